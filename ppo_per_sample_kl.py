@@ -15,7 +15,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import gymnasium as gym
 import numpy as np
@@ -176,6 +176,79 @@ def gaussian_log_prob(action, mean, logstd):
     return (-0.5 * ((action - mean) / logstd.exp()) ** 2 - logstd - LOG_SQRT_2PI).sum(1)
 
 
+class Rollout(NamedTuple):
+    """Rollout storage, allocated once; every tensor is (num_steps, num_envs, ...)."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    logprobs: torch.Tensor
+    rewards: torch.Tensor  # with γ·V(s_final) added where an episode was truncated
+    dones: torch.Tensor  # 1 where the transition ended its episode (terminated or truncated)
+    values: torch.Tensor
+
+    @classmethod
+    def zeros(cls, num_steps: int, num_envs: int, obs_dim: int, act_dim: int):
+        return cls(
+            obs=torch.zeros((num_steps, num_envs, obs_dim)),
+            actions=torch.zeros((num_steps, num_envs, act_dim)),
+            logprobs=torch.zeros((num_steps, num_envs)),
+            rewards=torch.zeros((num_steps, num_envs)),
+            dones=torch.zeros((num_steps, num_envs)),
+            values=torch.zeros((num_steps, num_envs)),
+        )
+
+
+# inference_mode: no autograd bookkeeping for the 2048 single-observation forward passes
+@torch.inference_mode()
+def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, global_step: int, writer):
+    """Fill `buf` with one rollout from the current policy; return the next observation and step.
+    Autoreset is SAME_STEP: the step that ends an episode returns the reset observation, and
+    info["final_obs"] holds the true final one."""
+    for step in range(buf.obs.shape[0]):
+        global_step += envs.num_envs
+        buf.obs[step] = next_obs
+        mean = agent.actor_mean(next_obs)
+        action = mean + agent.actor_logstd.exp() * torch.randn_like(mean)
+        buf.actions[step] = action
+        buf.logprobs[step] = gaussian_log_prob(action, mean, agent.actor_logstd)
+        buf.values[step] = agent.critic(next_obs).flatten()
+
+        next_obs, reward, terminations, truncations, infos = envs.step(action.numpy())
+        next_obs = torch.from_numpy(next_obs)
+        buf.rewards[step] = torch.from_numpy(reward)
+        buf.dones[step] = torch.from_numpy(terminations | truncations)
+        if "final_obs" in infos:
+            # A truncated episode did not end in the MDP: bootstrap r + γ·V(s_final) from the true
+            # final observation (already normalized by the env's own wrapper). A termination gets none.
+            trunc = np.flatnonzero(truncations & ~terminations)
+            if trunc.size:
+                final_obs = torch.from_numpy(np.stack(infos["final_obs"][trunc]))
+                buf.rewards[step, trunc] += gamma * agent.critic(final_obs).flatten()
+            final = infos["final_info"]
+            for i in np.flatnonzero(final.get("_episode", [])):
+                episodic_return = float(final["episode"]["r"][i])
+                print(f"global_step={global_step}, episodic_return={episodic_return:.2f}")
+                writer.add_scalar("charts/episodic_return", episodic_return, global_step)
+                writer.add_scalar("charts/episodic_length", final["episode"]["l"][i], global_step)
+    return next_obs, global_step
+
+
+@torch.inference_mode()
+def compute_advantages(buf: Rollout, agent: Agent, next_obs, gamma: float, gae_lambda: float):
+    """GAE(λ) (Schulman et al. 2016, eq. 16). `dones` cut the bootstrap at episode ends; truncated
+    episodes carry theirs in the reward. The loop runs on NumPy views: ~10x cheaper than torch ops."""
+    next_value = agent.critic(next_obs).flatten().numpy()
+    rewards, dones, values = buf.rewards.numpy(), buf.dones.numpy(), buf.values.numpy()
+    advantages = np.zeros_like(rewards)
+    lastgaelam = 0.0
+    for t in reversed(range(len(rewards))):
+        nextvalues = next_value if t == len(rewards) - 1 else values[t + 1]
+        nextnonterminal = 1.0 - dones[t]
+        delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+        advantages[t] = lastgaelam = delta + gamma * gae_lambda * nextnonterminal * lastgaelam
+    return torch.from_numpy(advantages)
+
+
 def load_checkpoint(path: str):
     try:
         ckpt = torch.load(path, weights_only=True)
@@ -262,15 +335,7 @@ def main():
     # fused: one Adam kernel over all parameters instead of a loop of small ops
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
 
-    # Rollout storage, allocated once. GAE runs on NumPy views of the reward/value buffers.
-    obs = torch.zeros((args.num_steps, args.num_envs, obs_dim))
-    actions = torch.zeros((args.num_steps, args.num_envs, act_dim))
-    logprobs = torch.zeros((args.num_steps, args.num_envs))
-    rewards = torch.zeros((args.num_steps, args.num_envs))
-    dones = torch.zeros((args.num_steps, args.num_envs))  # 1 where the transition ended its episode
-    values = torch.zeros((args.num_steps, args.num_envs))
-    advantages = torch.zeros((args.num_steps, args.num_envs))
-
+    buf = Rollout.zeros(args.num_steps, args.num_envs, obs_dim, act_dim)
     global_step = 0
     start_time = time.time()
     next_obs, _ = envs.reset(seed=args.seed)
@@ -281,54 +346,16 @@ def main():
             frac = 1.0 - (iteration - 1.0) / num_iterations
             optimizer.param_groups[0]["lr"] = frac * args.learning_rate
 
-        # inference_mode: no autograd bookkeeping for the 2048 single-observation forward passes
-        with torch.inference_mode():
-            for step in range(args.num_steps):
-                global_step += args.num_envs
-                obs[step] = next_obs
-                mean = agent.actor_mean(next_obs)
-                action = mean + agent.actor_logstd.exp() * torch.randn_like(mean)
-                actions[step] = action
-                logprobs[step] = gaussian_log_prob(action, mean, agent.actor_logstd)
-                values[step] = agent.critic(next_obs).flatten()
+        next_obs, global_step = collect_rollout(envs, agent, next_obs, buf, args.gamma, global_step, writer)
+        advantages = compute_advantages(buf, agent, next_obs, args.gamma, args.gae_lambda)
+        returns = advantages + buf.values
 
-                next_obs, reward, terminations, truncations, infos = envs.step(action.numpy())
-                next_obs = torch.from_numpy(next_obs)
-                rewards[step] = torch.from_numpy(reward)
-                dones[step] = torch.from_numpy(terminations | truncations)
-                if "final_obs" in infos:
-                    # A truncated episode did not end in the MDP: bootstrap r + γ·V(s_final) from the
-                    # true final observation (already normalized by the env's own wrapper).
-                    # A termination gets no bootstrap.
-                    trunc = np.flatnonzero(truncations & ~terminations)
-                    if trunc.size:
-                        final_obs = torch.from_numpy(np.stack(infos["final_obs"][trunc]))
-                        rewards[step, trunc] += args.gamma * agent.critic(final_obs).flatten()
-                    final = infos["final_info"]
-                    for i in np.flatnonzero(final.get("_episode", [])):
-                        episodic_return = float(final["episode"]["r"][i])
-                        print(f"global_step={global_step}, episodic_return={episodic_return:.2f}")
-                        writer.add_scalar("charts/episodic_return", episodic_return, global_step)
-                        writer.add_scalar("charts/episodic_length", final["episode"]["l"][i], global_step)
-
-            # GAE(λ) (Schulman et al. 2016, eq. 16); `dones` already cut the bootstrap at episode ends
-            next_value = agent.critic(next_obs).flatten().numpy()
-            rewards_np, dones_np, values_np = rewards.numpy(), dones.numpy(), values.numpy()
-            advantages_np = advantages.numpy()  # NumPy scalars are ~10x cheaper than torch ops here
-            lastgaelam = 0.0
-            for t in reversed(range(args.num_steps)):
-                nextvalues = next_value if t == args.num_steps - 1 else values_np[t + 1]
-                nextnonterminal = 1.0 - dones_np[t]
-                delta = rewards_np[t] + args.gamma * nextvalues * nextnonterminal - values_np[t]
-                advantages_np[t] = lastgaelam = delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam
-        returns = advantages + values
-
-        b_obs = obs.reshape((-1, obs_dim))
-        b_logprobs = logprobs.reshape(-1)
-        b_actions = actions.reshape((-1, act_dim))
+        b_obs = buf.obs.reshape((-1, obs_dim))
+        b_logprobs = buf.logprobs.reshape(-1)
+        b_actions = buf.actions.reshape((-1, act_dim))
         b_advantages = advantages.reshape(-1)
         b_returns = returns.reshape(-1)
-        b_values = values.reshape(-1)
+        b_values = buf.values.reshape(-1)
 
         stats = defaultdict(float)  # sums over minibatches of per-minibatch diagnostics
         n_minibatches = args.update_epochs * args.num_minibatches
