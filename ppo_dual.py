@@ -33,7 +33,7 @@ class Args:
     seed: int = 1
     """seed of the experiment (Python, NumPy, torch and the environments)"""
     torch_deterministic: bool = True
-    """if toggled, `torch.backends.cudnn.deterministic=True` and deterministic torch algorithms"""
+    """use deterministic torch algorithms (`torch.use_deterministic_algorithms`)"""
     threads: int = 1
     """torch intra-op threads; one is fastest for these small networks"""
     track: bool = False
@@ -45,7 +45,7 @@ class Args:
     save_model: bool = False
     """save a checkpoint (networks, normalization statistics, args) and evaluate it"""
     eval_episodes: int = 10
-    """number of deterministic evaluation episodes after training with --save-model"""
+    """deterministic evaluation episodes (after training with --save-model, or of --eval-checkpoint)"""
     eval_checkpoint: Optional[str] = None
     """evaluate this checkpoint (no training), with its saved normalization statistics"""
     runs_dir: str = "runs"
@@ -292,7 +292,6 @@ def main():
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    torch.backends.cudnn.deterministic = args.torch_deterministic
     torch.use_deterministic_algorithms(args.torch_deterministic)
     torch.set_num_threads(args.threads)
 

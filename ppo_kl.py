@@ -26,7 +26,6 @@ import torch.nn as nn
 import tyro
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
-
 # >>> ALGO: argument types of the penalty
 from typing import Literal
 # <<< ALGO
@@ -39,7 +38,7 @@ class Args:
     seed: int = 1
     """seed of the experiment (Python, NumPy, torch and the environments)"""
     torch_deterministic: bool = True
-    """if toggled, `torch.backends.cudnn.deterministic=True` and deterministic torch algorithms"""
+    """use deterministic torch algorithms (`torch.use_deterministic_algorithms`)"""
     threads: int = 1
     """torch intra-op threads; one is fastest for these small networks"""
     track: bool = False
@@ -51,7 +50,7 @@ class Args:
     save_model: bool = False
     """save a checkpoint (networks, normalization statistics, args) and evaluate it"""
     eval_episodes: int = 10
-    """number of deterministic evaluation episodes after training with --save-model"""
+    """deterministic evaluation episodes (after training with --save-model, or of --eval-checkpoint)"""
     eval_checkpoint: Optional[str] = None
     """evaluate this checkpoint (no training), with its saved normalization statistics"""
     runs_dir: str = "runs"
@@ -322,7 +321,6 @@ def main():
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    torch.backends.cudnn.deterministic = args.torch_deterministic
     torch.use_deterministic_algorithms(args.torch_deterministic)
     torch.set_num_threads(args.threads)
 

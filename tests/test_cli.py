@@ -1,0 +1,113 @@
+"""What a user sees: --help, the TensorBoard scalars every script shares, the scalar-β rule of
+ppo_kl.py, and one clear line for bad input."""
+
+import math
+
+import pytest
+import torch
+from scripts import SCRIPTS, SHORT, run_dirs, run_script, scalars
+
+SHARED = {
+    "charts/episodic_return",
+    "charts/episodic_length",
+    "charts/SPS",
+    "charts/learning_rate",
+    "losses/policy_loss",
+    "losses/value_loss",
+    "losses/entropy",
+    "losses/approx_kl",
+    "losses/clipfrac",
+    "losses/explained_variance",
+    "killset/kill_frac",
+    "killset/inband_frac",
+    "killset/passthrough_frac",
+}
+OWN = {
+    "ppo_clip.py": set(),
+    "ppo_per_sample_kl.py": {"losses/beta_mean", "losses/kl_penalty"},
+    "ppo_dual.py": {"losses/dual_penalty"},
+    "ppo_kl.py": {"losses/kl", "losses/kl_coef", "losses/kl_after_update"},
+}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help(script, tmp_path):
+    out = run_script(script, "--help", cwd=tmp_path).stdout
+    for flag in ("--env-id", "--seed", "--save-model", "--eval-checkpoint", "--track", "--clip-coef"):
+        assert flag in out
+    if script == "ppo_kl.py":
+        assert "--kl-mode" in out and "--kl-estimator" in out and "--target-kl" in out
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_short_run_writes_shared_scalars(script, tmp_path):
+    run_script(script, *SHORT, cwd=tmp_path)
+    (run_dir,) = run_dirs(tmp_path / "runs")
+    assert run_dir.name.startswith(f"Hopper-v4__{script[:-3]}__1__")
+    logged = scalars(run_dir)
+    assert SHARED | OWN[script] <= logged.keys(), sorted(SHARED | OWN[script] - logged.keys())
+    updates = len(logged["losses/policy_loss"])
+    assert updates == 4  # 2048 steps / 512 per rollout
+    for u in range(updates):
+        parts = [logged[f"killset/{k}_frac"][u][1] for k in ("kill", "inband", "passthrough")]
+        assert all(0 <= p <= 1 for p in parts) and math.isclose(sum(parts), 1, abs_tol=1e-5)
+        assert math.isclose(logged["losses/clipfrac"][u][1], 1 - parts[1], abs_tol=1e-5)
+    assert all(math.isfinite(v) for _, v in logged["charts/episodic_return"])
+    if script == "ppo_per_sample_kl.py":  # β_t = −w·Â ≥ 0 on the kill set: its mean is non-negative
+        assert all(v >= 0 for _, v in logged["losses/beta_mean"])
+
+
+def test_kl_adaptive_rule(tmp_path):
+    """β halves when the measured KL is below d_targ/1.5 and doubles above 1.5·d_targ."""
+    run_script("ppo_kl.py", *SHORT, "--kl-mode", "adaptive", "--kl-coef", "3", "--target-kl", "0.002", cwd=tmp_path)
+    logged = scalars(run_dirs(tmp_path / "runs")[0])
+    betas = [v for _, v in logged["losses/kl_coef"]]
+    kls = [v for _, v in logged["losses/kl_after_update"]]
+    assert betas[0] == 3
+    for beta, d, next_beta in zip(betas, kls, betas[1:]):
+        expected = beta / 2 if d < 0.002 / 1.5 else beta * 2 if d > 0.002 * 1.5 else beta
+        assert math.isclose(next_beta, min(max(expected, 1e-4), 1e4), rel_tol=1e-6), (beta, d, next_beta)
+    assert len(set(betas)) > 1  # the rule acted
+
+
+def test_kl_fixed_keeps_beta(tmp_path):
+    run_script("ppo_kl.py", *SHORT, "--kl-estimator", "sample", cwd=tmp_path)
+    logged = scalars(run_dirs(tmp_path / "runs")[0])
+    assert {v for _, v in logged["losses/kl_coef"]} == {1.0}
+
+
+BAD = [
+    (["--env-id", "CartPole-v1"], "continuous"),
+    (["--env-id", "NoSuchEnv-v0"], "NoSuchEnv"),
+    (["--num-minibatches", "7"], "divisible"),
+    (["--total-timesteps", "1000"], "smaller than one batch"),
+    (["--learning-rate", "0"], "--learning-rate"),
+    (["--learning-rate", "-1e-3"], "--learning-rate"),
+    (["--clip-coef", "0"], "--clip-coef"),
+    (["--num-steps", "0"], "--num-steps"),
+    (["--eval-checkpoint", "missing.pt"], "missing.pt"),
+    (["--eval-checkpoint", "garbage.pt"], "garbage.pt"),
+    (["--eval-checkpoint", "wrong.pt"], "wrong.pt"),
+]
+
+
+@pytest.mark.parametrize("script", ["ppo_clip.py", "ppo_kl.py"])
+@pytest.mark.parametrize("flags, needle", BAD, ids=[" ".join(f) for f, _ in BAD])
+def test_bad_input_one_line(script, flags, needle, tmp_path):
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint\n")
+    torch.save({"agent": {"weights": torch.zeros(3)}}, tmp_path / "wrong.pt")
+    proc = run_script(script, *flags, cwd=tmp_path, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert needle in lines[0] and lines[0].startswith(f"{script}: error: "), lines[0]
+    assert not (tmp_path / "runs").exists(), "a run directory was left behind"
+
+
+def test_nan_loss_stops_without_checkpoint(tmp_path):
+    proc = run_script("ppo_clip.py", *SHORT, "--learning-rate", "1e30", "--save-model", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "non-finite loss in update 1 " in last and "no checkpoint" in last, last
+    assert "Traceback" not in proc.stderr
+    assert not list((tmp_path / "runs").rglob("model.pt"))

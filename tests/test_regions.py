@@ -1,0 +1,61 @@
+"""Region discipline: outside the marked algorithm regions and the opening docstring every script
+is ppo_clip.py byte for byte; the teaching diffs stay small; the README shows the real hunks."""
+
+import difflib
+import re
+import subprocess
+
+import pytest
+from scripts import REPO, SCRIPTS, source, strip_docstring, strip_regions
+
+MARKERS = re.compile(r"#\s*(>>>|<<<)")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_markers_have_one_spelling_and_balance(script):
+    depth = 0
+    for number, line in enumerate(source(script).splitlines(), 1):
+        if not MARKERS.search(line):
+            continue
+        stripped = line.strip()
+        assert re.fullmatch(r"# >>> ALGO: \S.*|# <<< ALGO", stripped), f"{script}:{number}: odd marker {stripped!r}"
+        depth += 1 if ">>>" in stripped else -1
+        assert depth in (0, 1), f"{script}:{number}: nested or unopened region"
+    assert depth == 0, f"{script}: unclosed region"
+
+
+@pytest.mark.parametrize("script", SCRIPTS[1:])
+def test_identical_to_clip_outside_regions(script):
+    base = strip_regions(strip_docstring(source("ppo_clip.py")))
+    other = strip_regions(strip_docstring(source(script)))
+    if other != base:
+        diff = "".join(difflib.unified_diff(base.splitlines(True), other.splitlines(True), "ppo_clip.py", script))
+        pytest.fail(f"{script} differs from ppo_clip.py outside its ALGO regions:\n{diff[:3000]}")
+
+
+def changed_lines(a, b):
+    diff = difflib.unified_diff(source(a).splitlines(), source(b).splitlines(), lineterm="")
+    return sum(1 for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---")))
+
+
+@pytest.mark.parametrize("script", ["ppo_per_sample_kl.py", "ppo_dual.py"])
+def test_teaching_diff_is_small(script):
+    assert changed_lines("ppo_clip.py", script) <= 40
+
+
+def hunks(a, b):
+    """The output of `diff -u a b` (GNU diffutils) without its two file-header lines."""
+    proc = subprocess.run(["diff", "-u", a, b], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr  # 1: the files differ
+    return "\n".join(proc.stdout.splitlines()[2:])
+
+
+@pytest.mark.parametrize("script", ["ppo_per_sample_kl.py", "ppo_dual.py"])
+def test_readme_shows_the_real_diff(script):
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```diff\n(.*?)```", readme, re.S)
+    wanted = hunks("ppo_clip.py", script)
+    assert any(block.rstrip("\n") == wanted for block in blocks), (
+        f"README.md has no ```diff block equal to `diff -u ppo_clip.py {script}` (headers omitted); "
+        f"regenerate it with: python tests/readme_diffs.py"
+    )
