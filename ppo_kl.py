@@ -139,6 +139,15 @@ def check_env(env_id: str):
     return obs_space.shape[0], act_space.shape[0]
 
 
+class SingleSampleRunningMeanStd(RunningMeanStd):
+    """gymnasium's running statistics, updated as its per-env wrappers always call them: with one
+    sample. A batch of one has mean x[0] and variance 0, so these are the same numbers as
+    RunningMeanStd.update, without np.mean/np.var (~5 µs a call instead of ~14, twice per step)."""
+
+    def update(self, x):
+        self.update_from_moments(x[0], 0.0, 1)
+
+
 def make_env(env_id: str, gamma: float, obs_rms: RunningMeanStd, return_rms: Optional[RunningMeanStd]):
     """CleanRL's wrapper stack on gymnasium 1.x. `obs_rms`/`return_rms` are shared objects:
     every env updates the same statistics, and the checkpoint saves exactly what the policy saw.
@@ -332,7 +341,7 @@ def main():
         return
 
     obs_dim, act_dim = check_env(args.env_id)
-    obs_rms, return_rms = RunningMeanStd(shape=(obs_dim,)), RunningMeanStd(shape=())
+    obs_rms, return_rms = SingleSampleRunningMeanStd(shape=(obs_dim,)), SingleSampleRunningMeanStd(shape=())
     envs = gym.vector.SyncVectorEnv(
         [make_env(args.env_id, args.gamma, obs_rms, return_rms) for _ in range(args.num_envs)],
         copy=False,  # saves a copy per step: observations are copied into the rollout buffer at once
