@@ -1,6 +1,7 @@
 """Helpers shared by the tests of the top-level scripts: run one as a user does, load one as a
 module, extract its source regions, read its TensorBoard scalars."""
 
+import functools
 import importlib.util
 import os
 import re
@@ -11,8 +12,9 @@ from pathlib import Path
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ["ppo_clip.py", "ppo_per_sample_kl.py", "ppo_dual.py", "ppo_kl.py"]
-IDENTICAL = ["ppo_clip.py", "ppo_per_sample_kl.py", "ppo_dual.py"]  # the three forms of one gradient
+SCRIPTS = ["ppo_clip.py", "ppo_per_sample_kl.py", "ppo_dual.py", "ppo_kl.py", "ppo_beta_shapes.py"]
+# One gradient in several forms (ppo_beta_shapes.py at its default, the step gate)
+IDENTICAL = ["ppo_clip.py", "ppo_per_sample_kl.py", "ppo_dual.py", "ppo_beta_shapes.py"]
 # A few thousand steps: enough for several updates, episodes and checkpoints, seconds per run.
 SHORT = ["--total-timesteps", "2048", "--num-steps", "512", "--num-minibatches", "8", "--update-epochs", "2"]
 
@@ -35,6 +37,7 @@ def run_script(script, *flags, cwd, env=None, check=True):
     return proc
 
 
+@functools.cache
 def load_script(script):
     """Import a top-level script as a module (its main() does not run)."""
     name = "script_" + Path(script).stem

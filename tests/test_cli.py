@@ -27,6 +27,7 @@ OWN = {
     "ppo_per_sample_kl.py": {"losses/beta_mean", "losses/kl_penalty"},
     "ppo_dual.py": {"losses/dual_penalty"},
     "ppo_kl.py": {"losses/kl", "losses/kl_coef", "losses/kl_after_update"},
+    "ppo_beta_shapes.py": {"losses/beta_mean", "losses/kl_penalty", "losses/gate_mean"},
 }
 
 
@@ -53,8 +54,8 @@ def test_short_run_writes_shared_scalars(script, tmp_path):
         assert all(0 <= p <= 1 for p in parts) and math.isclose(sum(parts), 1, abs_tol=1e-5)
         assert math.isclose(logged["losses/clipfrac"][u][1], 1 - parts[1], abs_tol=1e-5)
     assert all(math.isfinite(v) for _, v in logged["charts/episodic_return"])
-    if script == "ppo_per_sample_kl.py":  # β_t = −w·Â ≥ 0 on the kill set: its mean is non-negative
-        assert all(v >= 0 for _, v in logged["losses/beta_mean"])
+    if script in ("ppo_per_sample_kl.py", "ppo_beta_shapes.py"):  # the penalty term is ≥ 0 per sample
+        assert all(v >= 0 for _, v in logged["losses/kl_penalty"])
 
 
 def test_kl_adaptive_rule(tmp_path):

@@ -15,15 +15,22 @@ OBS_DIM, ACT_DIM, EPS = 11, 3, 0.2
 clip_script = load_script("ppo_clip.py")
 
 
-def pg_loss(script, newlogprob, old_logprob, advantages, clip_coef=EPS):
+DEFAULTS = dict(  # the scripts' Args that their surrogate lines read
+    clip_coef=EPS, norm_adv=True, beta_shape="step", beta_softness=0.05, clip_coef_low=None, clip_coef_high=None, position_rho=1.0
+)
+
+
+def pg_loss(script, newlogprob, old_logprob, advantages, buf=None, **args):
+    """Run the script's own lines from the ratio to its surrogate, in the script's namespace."""
     namespace = {
-        "torch": torch,
+        **vars(load_script(script)),
         "newlogprob": newlogprob,
         "b_logprobs": old_logprob,
         "b_advantages": advantages,
         "mb_inds": torch.arange(len(advantages)),
-        "args": SimpleNamespace(clip_coef=clip_coef, norm_adv=True),
+        "args": SimpleNamespace(**{**DEFAULTS, **args}),
         "stats": defaultdict(float),
+        "buf": buf,  # the rollout, read by ppo_beta_shapes.py's position multiplier
     }
     exec(surrogate_source(script), namespace)
     return namespace

@@ -1,0 +1,540 @@
+"""PPO with a shaped per-sample KL penalty: the clip is one setting of the knob β_t.
+
+Surrogate, with w = π_θ(a|s)/π_old(a|s), Â the advantage and sg(·) the stop-gradient:
+    L = −mean(Â·w) + mean(sg(β_t)·(−log w)),   β_t = −w·Â·g_t·ρ^k_t
+The gate g_t ∈ [0, 1] is a function of the overshoot past the band edge in the direction the
+advantage pushes: u_t = w − (1+ε_high) if Â > 0, else (1−ε_low) − w (the kill set is u_t > 0).
+    step     g = 1[u > 0]                      exactly PPO-Clip (with ε_low = ε_high = ε)
+    sigmoid  g = σ(u/s)                        → step as the softness s → 0
+    linear   g = clip(u/s, 0, 1)               → step as s → 0
+--clip-coef-low/--clip-coef-high set an asymmetric band (e.g. 0.2/0.28, "clip-higher"), used by
+every shape and by the kill-set diagnostics. Position-aware (off at ρ = 1): the multiplier ρ^k_t,
+k_t = the sample's step index within its episode, weakens the penalty late in long episodes.
+Changes versus ppo_per_sample_kl.py:  diff -u ppo_per_sample_kl.py ppo_beta_shapes.py
+"""
+
+import math
+import os
+import random
+import re
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import NamedTuple, Optional
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import tyro
+from gymnasium.wrappers.utils import RunningMeanStd
+from torch.utils.tensorboard import SummaryWriter
+
+
+@dataclass
+class Args:
+    exp_name: str = os.path.basename(__file__)[: -len(".py")]
+    """the name of this experiment (defaults to the script's file name)"""
+    seed: int = 1
+    """seed of the experiment (Python, NumPy, torch and the environments)"""
+    torch_deterministic: bool = True
+    """use deterministic torch algorithms (`torch.use_deterministic_algorithms`)"""
+    threads: int = 1
+    """torch intra-op threads; one is fastest for these small networks"""
+    track: bool = False
+    """if toggled, log the run to Weights and Biases"""
+    wandb_project_name: str = "ppo-per-sample-kl"
+    """the W&B project name"""
+    wandb_entity: Optional[str] = None
+    """the W&B entity (team)"""
+    save_model: bool = False
+    """save a checkpoint (networks, normalization statistics, args) and evaluate it"""
+    eval_episodes: int = 10
+    """deterministic evaluation episodes (after training with --save-model, or of --eval-checkpoint)"""
+    eval_checkpoint: Optional[str] = None
+    """evaluate this checkpoint (no training), with its saved normalization statistics"""
+    runs_dir: str = "runs"
+    """where run directories are created"""
+
+    env_id: str = "Hopper-v4"
+    """the id of the environment (continuous actions, flat observations)"""
+    total_timesteps: int = 1000000
+    """total environment steps"""
+    learning_rate: float = 3e-4
+    """the learning rate of the optimizer"""
+    num_envs: int = 1
+    """the number of parallel environments"""
+    num_steps: int = 2048
+    """the number of steps per environment per rollout"""
+    anneal_lr: bool = True
+    """linearly anneal the learning rate to zero"""
+    gamma: float = 0.99
+    """the discount factor γ"""
+    gae_lambda: float = 0.95
+    """the λ of generalized advantage estimation"""
+    num_minibatches: int = 32
+    """the number of minibatches per epoch"""
+    update_epochs: int = 10
+    """the number of epochs over each rollout"""
+    norm_adv: bool = True
+    """normalize advantages per minibatch"""
+    clip_coef: float = 0.2
+    """the band half-width ε (policy ratio and clipped value loss)"""
+    clip_vloss: bool = True
+    """use the clipped value loss"""
+    ent_coef: float = 0.0
+    """coefficient of the entropy bonus"""
+    vf_coef: float = 0.5
+    """coefficient of the value loss"""
+    max_grad_norm: float = 0.5
+    """the maximum global norm of the gradient"""
+    # >>> ALGO: arguments of the β_t knob
+    beta_shape: str = "step"
+    """the gate g_t: step (= PPO-Clip), sigmoid or linear"""
+    beta_softness: float = 0.05
+    """width s of the soft gates (sigmoid, linear), in units of w"""
+    clip_coef_low: Optional[float] = None
+    """ε_low, the band's lower half-width (default: --clip-coef)"""
+    clip_coef_high: Optional[float] = None
+    """ε_high, the band's upper half-width (default: --clip-coef)"""
+    position_rho: float = 1.0
+    """ρ in the position multiplier ρ^k (k: step index within the episode); 1 turns it off"""
+    # <<< ALGO
+
+
+def fail(msg: str):
+    """Bad input: one line on stderr, exit status 1, no traceback."""
+    sys.exit(f"{os.path.basename(sys.argv[0])}: error: {msg}")
+
+
+def check_args(args: Args):
+    batch_size = args.num_envs * args.num_steps
+    for name in ("learning_rate", "clip_coef", "num_steps", "num_envs", "num_minibatches", "update_epochs"):
+        if not getattr(args, name) > 0:
+            fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if batch_size % args.num_minibatches:
+        fail(f"num_envs*num_steps = {batch_size} is not divisible by --num-minibatches {args.num_minibatches}")
+    if args.eval_checkpoint is None and args.total_timesteps < batch_size:
+        fail(f"--total-timesteps {args.total_timesteps} is smaller than one batch ({batch_size} steps)")
+    # >>> ALGO: check the knob
+    if args.beta_shape not in BETA_SHAPES:
+        fail(f"--beta-shape must be one of {', '.join(BETA_SHAPES)}, got {args.beta_shape!r}")
+    if not args.beta_softness > 0:
+        fail(f"--beta-softness must be positive, got {args.beta_softness}")
+    for name, eps in zip(("clip-coef", "clip-coef-low", "clip-coef-high"), (args.clip_coef, *clip_band(args))):
+        if not 0 < eps < 1:
+            fail(f"--{name} must be in (0, 1), got {eps}")
+    if not 0 < args.position_rho <= 1:
+        fail(f"--position-rho must be in (0, 1], got {args.position_rho}")
+    # <<< ALGO
+    if args.eval_episodes < 0:
+        fail(f"--eval-episodes must be non-negative, got {args.eval_episodes}")
+
+
+def check_env(env_id: str):
+    """Return (obs_dim, act_dim) of a continuous-control env, or fail with one line."""
+    try:
+        env = gym.make(env_id)
+    except Exception as e:  # unknown id, missing extra, ...: gymnasium raises many types
+        fail(f"cannot make env {env_id!r}: {str(e).strip().splitlines()[0]}")
+    obs_space, act_space = env.observation_space, env.action_space
+    env.close()
+    if not isinstance(act_space, gym.spaces.Box):
+        fail(f"{env_id} has {type(act_space).__name__} actions; this script needs continuous (Box) actions")
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        fail(f"{env_id} has observation space {obs_space}; this script needs flat Box observations")
+    return obs_space.shape[0], act_space.shape[0]
+
+
+class SingleSampleRunningMeanStd(RunningMeanStd):
+    """gymnasium's running statistics, updated as its per-env wrappers always call them: with one
+    sample. A batch of one has mean x[0] and variance 0, so these are the same numbers as
+    RunningMeanStd.update, without np.mean/np.var (~5 µs a call instead of ~14, twice per step)."""
+
+    def update(self, x):
+        self.update_from_moments(x[0], 0.0, 1)
+
+
+def make_env(env_id: str, gamma: float, obs_rms: RunningMeanStd, return_rms: Optional[RunningMeanStd]):
+    """CleanRL's wrapper stack on gymnasium 1.x. `obs_rms`/`return_rms` are shared objects:
+    every env updates the same statistics, and the checkpoint saves exactly what the policy saw.
+    `return_rms=None` (evaluation): observation statistics frozen, raw rewards."""
+
+    def thunk():
+        env = gym.make(env_id)
+        env = gym.wrappers.RecordEpisodeStatistics(env)  # innermost: logs raw returns
+        env = gym.wrappers.ClipAction(env)
+        env = gym.wrappers.NormalizeObservation(env)
+        env.obs_rms, env.update_running_mean = obs_rms, return_rms is not None
+        env = gym.wrappers.TransformObservation(env, lambda obs: np.clip(obs, -10, 10), env.observation_space)
+        if return_rms is not None:
+            env = gym.wrappers.NormalizeReward(env, gamma=gamma)
+            env.return_rms = return_rms
+            env = gym.wrappers.TransformReward(env, lambda r: np.clip(r, -10, 10))
+        return env
+
+    return thunk
+
+
+def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
+    torch.nn.init.orthogonal_(layer.weight, std)
+    torch.nn.init.constant_(layer.bias, bias_const)
+    return layer
+
+
+class Agent(nn.Module):
+    """Separate actor and critic MLPs (64-64 tanh), state-independent log-std."""
+
+    def __init__(self, obs_dim: int, act_dim: int):
+        super().__init__()
+        self.critic = nn.Sequential(
+            layer_init(nn.Linear(obs_dim, 64)),
+            nn.Tanh(),
+            layer_init(nn.Linear(64, 64)),
+            nn.Tanh(),
+            layer_init(nn.Linear(64, 1), std=1.0),
+        )
+        self.actor_mean = nn.Sequential(
+            layer_init(nn.Linear(obs_dim, 64)),
+            nn.Tanh(),
+            layer_init(nn.Linear(64, 64)),
+            nn.Tanh(),
+            layer_init(nn.Linear(64, act_dim), std=0.01),
+        )
+        self.actor_logstd = nn.Parameter(torch.zeros(1, act_dim))
+
+
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def gaussian_log_prob(action, mean, logstd):
+    """log N(action; mean, exp(logstd)²) summed over action dims; the same numbers as
+    Normal(mean, std).log_prob(action).sum(1) without building a validated distribution (~70 µs)."""
+    return (-0.5 * ((action - mean) / logstd.exp()) ** 2 - logstd - LOG_SQRT_2PI).sum(1)
+
+
+class Rollout(NamedTuple):
+    """Rollout storage, allocated once; every tensor is (num_steps, num_envs, ...)."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    logprobs: torch.Tensor
+    rewards: torch.Tensor  # with γ·V(s_final) added where an episode was truncated
+    dones: torch.Tensor  # 1 where the transition ended its episode (terminated or truncated)
+    values: torch.Tensor
+    # >>> ALGO: the step index within its episode, for the position multiplier
+    episode_step: torch.Tensor
+    # <<< ALGO
+
+    @classmethod
+    def zeros(cls, num_steps: int, num_envs: int, obs_dim: int, act_dim: int):
+        return cls(
+            obs=torch.zeros((num_steps, num_envs, obs_dim)),
+            actions=torch.zeros((num_steps, num_envs, act_dim)),
+            logprobs=torch.zeros((num_steps, num_envs)),
+            rewards=torch.zeros((num_steps, num_envs)),
+            dones=torch.zeros((num_steps, num_envs)),
+            values=torch.zeros((num_steps, num_envs)),
+            # >>> ALGO: −1 before the first step, so the first sample gets index 0
+            episode_step=torch.full((num_steps, num_envs), -1.0),
+            # <<< ALGO
+        )
+
+
+# inference_mode: no autograd bookkeeping for the 2048 single-observation forward passes
+@torch.inference_mode()
+def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, global_step: int, writer):
+    """Fill `buf` with one rollout from the current policy; return the next observation and step.
+    Autoreset is SAME_STEP: the step that ends an episode returns the reset observation, and
+    info["final_obs"] holds the true final one."""
+    for step in range(buf.obs.shape[0]):
+        global_step += envs.num_envs
+        buf.obs[step] = next_obs
+        # >>> ALGO: count steps within episodes (index −1: the previous rollout's last step)
+        buf.episode_step[step] = (buf.episode_step[step - 1] + 1) * (1 - buf.dones[step - 1])
+        # <<< ALGO
+        mean = agent.actor_mean(next_obs)
+        action = mean + agent.actor_logstd.exp() * torch.randn_like(mean)
+        buf.actions[step] = action
+        buf.logprobs[step] = gaussian_log_prob(action, mean, agent.actor_logstd)
+        buf.values[step] = agent.critic(next_obs).flatten()
+
+        next_obs, reward, terminations, truncations, infos = envs.step(action.numpy())
+        next_obs = torch.from_numpy(next_obs)
+        buf.rewards[step] = torch.from_numpy(reward)
+        buf.dones[step] = torch.from_numpy(terminations | truncations)
+        if "final_obs" in infos:
+            # A truncated episode did not end in the MDP: bootstrap r + γ·V(s_final) from the true
+            # final observation (already normalized by the env's own wrapper). A termination gets none.
+            trunc = np.flatnonzero(truncations & ~terminations)
+            if trunc.size:
+                final_obs = torch.from_numpy(np.stack(infos["final_obs"][trunc]))
+                buf.rewards[step, trunc] += gamma * agent.critic(final_obs).flatten()
+            final = infos["final_info"]
+            for i in np.flatnonzero(final.get("_episode", [])):
+                episodic_return = float(final["episode"]["r"][i])
+                print(f"global_step={global_step}, episodic_return={episodic_return:.2f}")
+                writer.add_scalar("charts/episodic_return", episodic_return, global_step)
+                writer.add_scalar("charts/episodic_length", final["episode"]["l"][i], global_step)
+    return next_obs, global_step
+
+
+@torch.inference_mode()
+def compute_advantages(buf: Rollout, agent: Agent, next_obs, gamma: float, gae_lambda: float):
+    """GAE(λ) (Schulman et al. 2016, eq. 16). `dones` cut the bootstrap at episode ends; truncated
+    episodes carry theirs in the reward. The loop runs on NumPy views: ~10x cheaper than torch ops."""
+    next_value = agent.critic(next_obs).flatten().numpy()
+    rewards, dones, values = buf.rewards.numpy(), buf.dones.numpy(), buf.values.numpy()
+    advantages = np.zeros_like(rewards)
+    lastgaelam = 0.0
+    for t in reversed(range(len(rewards))):
+        nextvalues = next_value if t == len(rewards) - 1 else values[t + 1]
+        nextnonterminal = 1.0 - dones[t]
+        delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+        advantages[t] = lastgaelam = delta + gamma * gae_lambda * nextnonterminal * lastgaelam
+    return torch.from_numpy(advantages)
+
+
+# >>> ALGO: the gate g_t and the band
+BETA_SHAPES = ("step", "sigmoid", "linear")
+
+
+def clip_band(args):
+    """(ε_low, ε_high), each defaulting to --clip-coef."""
+    low = args.clip_coef if args.clip_coef_low is None else args.clip_coef_low
+    high = args.clip_coef if args.clip_coef_high is None else args.clip_coef_high
+    return low, high
+
+
+def beta_gate(ratio, advantages, eps_low, eps_high, shape, softness):
+    """g_t ∈ [0, 1] from u_t, the overshoot past the band edge in the advantage's direction."""
+    overshoot = torch.where(advantages > 0, ratio - (1 + eps_high), (1 - eps_low) - ratio)
+    if shape == "step":
+        return (overshoot > 0).to(ratio.dtype)
+    if shape == "sigmoid":
+        return torch.sigmoid(overshoot / softness)
+    return torch.clamp(overshoot / softness, 0, 1)
+
+
+# <<< ALGO
+def load_checkpoint(path: str):
+    try:
+        ckpt = torch.load(path, weights_only=True)
+    except Exception as e:  # missing, unreadable, or not a torch file
+        fail(f"cannot read checkpoint {path!r}: {type(e).__name__}: {str(e).strip().splitlines()[0]}")
+    try:
+        agent = Agent(*ckpt["obs_rms"]["mean"].shape, ckpt["agent"]["actor_logstd"].shape[1])
+        agent.load_state_dict(ckpt["agent"])
+        obs_rms = RunningMeanStd(shape=ckpt["obs_rms"]["mean"].shape)
+        obs_rms.mean, obs_rms.var = ckpt["obs_rms"]["mean"].numpy(), ckpt["obs_rms"]["var"].numpy()
+        obs_rms.count = ckpt["obs_rms"]["count"]
+        env_id = ckpt["args"]["env_id"]
+    except Exception as e:  # wrong keys or shapes
+        fail(f"{path!r} is not a checkpoint of these scripts: {type(e).__name__}: {e}")
+    return agent, obs_rms, env_id
+
+
+def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, seed: int):
+    """Deterministic (mean-action) returns with the given, frozen normalization statistics."""
+    env = make_env(env_id, 0.0, obs_rms, return_rms=None)()
+    obs, _ = env.reset(seed=seed)
+    returns = []
+    while len(returns) < episodes:
+        with torch.inference_mode():
+            action = agent.actor_mean(torch.from_numpy(obs)).numpy()
+        obs, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            returns.append(float(info["episode"]["r"]))
+            obs, _ = env.reset()
+    env.close()
+    return returns
+
+
+def main():
+    args = tyro.cli(Args)
+    check_args(args)
+    batch_size = args.num_envs * args.num_steps
+    minibatch_size = batch_size // args.num_minibatches
+    num_iterations = args.total_timesteps // batch_size
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(args.torch_deterministic)
+    torch.set_num_threads(args.threads)
+
+    if args.eval_checkpoint is not None:
+        agent, obs_rms, env_id = load_checkpoint(args.eval_checkpoint)
+        check_env(env_id)
+        returns = evaluate(agent, env_id, obs_rms, args.eval_episodes, args.seed)
+        print(f"eval {args.eval_checkpoint}: episodic returns {returns}, mean {np.mean(returns):.6f}")
+        return
+
+    obs_dim, act_dim = check_env(args.env_id)
+    obs_rms, return_rms = SingleSampleRunningMeanStd(shape=(obs_dim,)), SingleSampleRunningMeanStd(shape=())
+    envs = gym.vector.SyncVectorEnv(
+        [make_env(args.env_id, args.gamma, obs_rms, return_rms) for _ in range(args.num_envs)],
+        copy=False,  # saves a copy per step: observations are copied into the rollout buffer at once
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # final_obs of an ended episode is in info
+    )
+    envs.action_space.seed(args.seed)
+
+    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_dir = os.path.join(args.runs_dir, run_name)
+    if args.track:
+        import wandb
+
+        wandb.init(
+            project=args.wandb_project_name,
+            entity=args.wandb_entity,
+            sync_tensorboard=True,
+            config=vars(args),
+            name=run_name,
+            save_code=True,
+        )
+    writer = SummaryWriter(run_dir)
+    writer.add_text(
+        "hyperparameters",
+        "|param|value|\n|-|-|\n%s" % ("\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])),
+    )
+
+    agent = Agent(obs_dim, act_dim)
+    # fused: one Adam kernel over all parameters instead of a loop of small ops
+    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
+
+    buf = Rollout.zeros(args.num_steps, args.num_envs, obs_dim, act_dim)
+    global_step = 0
+    start_time = time.time()
+    next_obs, _ = envs.reset(seed=args.seed)
+    next_obs = torch.from_numpy(next_obs)
+
+    for iteration in range(1, num_iterations + 1):
+        if args.anneal_lr:
+            frac = 1.0 - (iteration - 1.0) / num_iterations
+            optimizer.param_groups[0]["lr"] = frac * args.learning_rate
+
+        next_obs, global_step = collect_rollout(envs, agent, next_obs, buf, args.gamma, global_step, writer)
+        advantages = compute_advantages(buf, agent, next_obs, args.gamma, args.gae_lambda)
+        returns = advantages + buf.values
+
+        b_obs = buf.obs.reshape((-1, obs_dim))
+        b_logprobs = buf.logprobs.reshape(-1)
+        b_actions = buf.actions.reshape((-1, act_dim))
+        b_advantages = advantages.reshape(-1)
+        b_returns = returns.reshape(-1)
+        b_values = buf.values.reshape(-1)
+
+        stats = defaultdict(float)  # sums over minibatches of per-minibatch diagnostics
+        n_minibatches = args.update_epochs * args.num_minibatches
+        for epoch in range(args.update_epochs):
+            b_inds = torch.randperm(batch_size)
+            for start in range(0, batch_size, minibatch_size):
+                mb_inds = b_inds[start : start + minibatch_size]
+                mb_obs = b_obs[mb_inds]
+                mean = agent.actor_mean(mb_obs)
+                newlogprob = gaussian_log_prob(b_actions[mb_inds], mean, agent.actor_logstd)
+                newvalue = agent.critic(mb_obs).flatten()
+                logratio = newlogprob - b_logprobs[mb_inds]
+                ratio = logratio.exp()
+
+                mb_advantages = b_advantages[mb_inds]
+                if args.norm_adv:
+                    mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+
+                # The kill set: samples whose gradient the clip zeroes. In band: 1−ε ≤ w ≤ 1+ε.
+                # The rest (outside the band, moving back toward it) passes through unclipped.
+                kill = ((mb_advantages > 0) & (ratio > 1 + args.clip_coef)) | (
+                    (mb_advantages < 0) & (ratio < 1 - args.clip_coef)
+                )
+                inband = (ratio >= 1 - args.clip_coef) & (ratio <= 1 + args.clip_coef)
+
+                # >>> ALGO: shaped per-sample KL surrogate, L = −mean(Â·w) + mean(sg(β_t)·(−log w)), β_t = −w·Â·g_t
+                eps_low, eps_high = clip_band(args)
+                kill = ((mb_advantages > 0) & (ratio > 1 + eps_high)) | ((mb_advantages < 0) & (ratio < 1 - eps_low))
+                inband = (ratio >= 1 - eps_low) & (ratio <= 1 + eps_high)
+                gate = beta_gate(ratio, mb_advantages, eps_low, eps_high, args.beta_shape, args.beta_softness)
+                if args.position_rho != 1:
+                    gate = gate * args.position_rho ** buf.episode_step.reshape(-1)[mb_inds]
+                beta_t = (-ratio * mb_advantages * gate).detach()
+                kl_penalty = (beta_t * -logratio).mean()
+                pg_loss = (-mb_advantages * ratio).mean() + kl_penalty
+                stats["losses/beta_mean"] += beta_t.mean()
+                stats["losses/kl_penalty"] += kl_penalty.detach()
+                stats["losses/gate_mean"] += gate.mean()
+                # <<< ALGO
+
+                if args.clip_vloss:
+                    v_loss_unclipped = (newvalue - b_returns[mb_inds]) ** 2
+                    v_clipped = b_values[mb_inds] + torch.clamp(
+                        newvalue - b_values[mb_inds], -args.clip_coef, args.clip_coef
+                    )
+                    v_loss_clipped = (v_clipped - b_returns[mb_inds]) ** 2
+                    v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
+                else:
+                    v_loss = 0.5 * ((newvalue - b_returns[mb_inds]) ** 2).mean()
+                # state-independent std: the entropy of N(μ, σ²) is the same for every sample
+                entropy_loss = (0.5 + LOG_SQRT_2PI + agent.actor_logstd).sum()
+                loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+
+                with torch.no_grad():  # tensors summed here, read once per update: no per-minibatch sync
+                    stats["losses/policy_loss"] += pg_loss
+                    stats["losses/value_loss"] += v_loss
+                    stats["losses/approx_kl"] += ((ratio - 1) - logratio).mean()  # k3 estimator
+                    stats["losses/clipfrac"] += 1 - inband.float().mean()
+                    stats["killset/kill_frac"] += kill.float().mean()
+                    stats["killset/inband_frac"] += inband.float().mean()
+                    stats["killset/passthrough_frac"] += (~kill & ~inband).float().mean()
+
+        stats = {key: float(value) / n_minibatches for key, value in stats.items()}
+        if not (math.isfinite(stats["losses/policy_loss"]) and math.isfinite(stats["losses/value_loss"])):
+            writer.close()
+            envs.close()
+            fail(f"non-finite loss in update {iteration} (global_step={global_step}); stopped, no checkpoint saved")
+
+        y_pred, y_true = b_values.numpy(), b_returns.numpy()
+        var_y = np.var(y_true)
+        explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
+        sps = int(global_step / (time.time() - start_time))
+        print(f"update {iteration}/{num_iterations}, global_step={global_step}, SPS={sps}")
+        writer.add_scalar("charts/learning_rate", optimizer.param_groups[0]["lr"], global_step)
+        writer.add_scalar("charts/SPS", sps, global_step)
+        writer.add_scalar("losses/entropy", entropy_loss.item(), global_step)
+        writer.add_scalar("losses/explained_variance", explained_var, global_step)
+        for key, value in stats.items():
+            writer.add_scalar(key, value, global_step)
+
+    envs.close()
+    if args.save_model:
+        model_path = os.path.join(run_dir, "model.pt")
+        torch.save(
+            {
+                "agent": agent.state_dict(),
+                "obs_rms": {"mean": torch.from_numpy(obs_rms.mean), "var": torch.from_numpy(obs_rms.var), "count": float(obs_rms.count)},
+                "return_rms": {"mean": float(return_rms.mean), "var": float(return_rms.var), "count": float(return_rms.count)},
+                "args": vars(args),
+            },
+            model_path,
+        )
+        print(f"model saved to {model_path}")
+        returns = evaluate(agent, args.env_id, obs_rms, args.eval_episodes, args.seed)
+        for idx, episodic_return in enumerate(returns):
+            writer.add_scalar("eval/episodic_return", episodic_return, idx)
+        print(f"eval {model_path}: episodic returns {returns}, mean {np.mean(returns):.6f}")
+        if args.track:
+            artifact = wandb.Artifact(re.sub(r"[^\w.-]", "_", run_name), type="model")
+            artifact.add_file(model_path)
+            wandb.log_artifact(artifact)
+
+    writer.close()
+    if args.track:
+        wandb.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""ppo_beta_shapes.py: the step gate is the clip (symmetric or asymmetric band), the soft gates
+stay in [0, 1] and tend to the step as their width shrinks, bad knob values get one line."""
+
+import pytest
+import torch
+from scripts import load_script, run_script
+from test_gradient_identity import EPS, assert_same_gradients, clip_script, make_batch, pg_loss
+
+SCRIPT = "ppo_beta_shapes.py"
+shapes = load_script(SCRIPT)
+
+
+def per_sample_gradient(batch, **args):
+    agent, obs, actions, old_logprob, advantages, _ = batch
+    newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
+    ns = pg_loss(SCRIPT, newlogprob, old_logprob, advantages, **args)
+    return ns, torch.autograd.grad(ns["pg_loss"], newlogprob)[0]
+
+
+@pytest.mark.parametrize("n", [64, 2048])
+def test_step_gate_is_the_clip_bitwise(n):
+    assert_same_gradients(SCRIPT, *make_batch(n, torch.float32, seed=n + 1)[:5], tol=0)
+
+
+@pytest.mark.parametrize("low, high", [(0.2, 0.28), (0.1, 0.3), (0.3, 0.15)])
+def test_asymmetric_step_is_the_asymmetric_clip(low, high):
+    batch = make_batch(64, torch.float32, seed=11)
+    agent, obs, actions, old_logprob, advantages, _ = batch
+    ns, grad = per_sample_gradient(batch, clip_coef_low=low, clip_coef_high=high)
+    # computed here, independently of the script: max(−Â·w, −Â·clip(w, 1−ε_low, 1+ε_high))
+    newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
+    ratio = (newlogprob - old_logprob).exp()
+    adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    reference = torch.max(-adv * ratio, -adv * torch.clamp(ratio, 1 - low, 1 + high)).mean()
+    ref_grad = torch.autograd.grad(reference, newlogprob)[0]
+    killed = (ref_grad == 0) & (adv != 0)
+    assert killed.any() and (~killed).any()
+    assert torch.equal(ns["kill"], killed), "the kill-set diagnostics must use the asymmetric band"
+    for i in range(len(grad)):
+        assert grad[i] == ref_grad[i], f"sample {i} (w={ratio[i].item()}, Â={adv[i].item()}): {grad[i].item()} vs {ref_grad[i].item()}"
+
+
+@pytest.mark.parametrize("shape", ["sigmoid", "linear"])
+def test_soft_gates_in_unit_interval_and_tend_to_step(shape):
+    batch = make_batch(2048, torch.float64, seed=5)
+    ns_step, step_grad = per_sample_gradient(batch)
+    ratio, adv = ns_step["ratio"].detach(), ns_step["mb_advantages"]
+    overshoot = torch.where(adv > 0, ratio - (1 + EPS), (1 - EPS) - ratio)
+    away = overshoot.abs() > 0.02  # compare away from the band edge, where the step is smooth
+    errors = []
+    for softness in (0.1, 0.01, 0.001):
+        ns, grad = per_sample_gradient(batch, beta_shape=shape, beta_softness=softness)
+        assert ns["gate"].min() >= 0 and ns["gate"].max() <= 1
+        errors.append((grad - step_grad)[away].abs().max().item())
+    assert errors[0] > errors[1] >= errors[2] and errors[2] < 1e-6, errors  # linear: exactly 0 once s < 0.02
+    assert errors[0] > 1e-4  # the softness really changes the gradient
+
+
+def test_position_multiplier_scales_the_gate():
+    batch = make_batch(64, torch.float32, seed=3)
+    agent, obs, actions, old_logprob, advantages, _ = batch
+    newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
+    episode_step = torch.arange(64.0)
+    buf = shapes.Rollout(*[None] * 6, episode_step=episode_step)
+    ns = pg_loss(SCRIPT, newlogprob, old_logprob, advantages, position_rho=0.9, buf=buf)
+    step_gate = ns["kill"].float()
+    assert torch.allclose(ns["gate"], step_gate * 0.9**episode_step)
+
+
+def test_episode_step_counts_within_episodes():
+    import test_rollout  # registers the short-episode Hopper ids
+
+    torch.manual_seed(0)
+    envs = test_rollout.make_envs()
+    agent = shapes.Agent(11, 3)
+    buf = shapes.Rollout.zeros(64, 2, 11, 3)
+    next_obs = torch.from_numpy(envs.reset(seed=1)[0])
+    for _ in range(2):  # the count carries across rollouts
+        first = buf.episode_step[-1] + 1, buf.dones[-1]
+        next_obs, _ = shapes.collect_rollout(envs, agent, next_obs, buf, 0.99, 0, test_rollout.NullWriter())
+        expected = torch.zeros(64, 2)
+        expected[0] = first[0] * (1 - first[1])
+        for t in range(1, 64):
+            expected[t] = (expected[t - 1] + 1) * (1 - buf.dones[t - 1])
+        assert torch.equal(buf.episode_step, expected)
+    assert buf.episode_step[:, 0].max() == 8  # TruncHopper: 9-step episodes, indices 0..8
+
+
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (["--beta-softness", "-0.1"], "--beta-softness"),
+        (["--beta-shape", "cosine"], "--beta-shape"),
+        (["--clip-coef-low", "1.5"], "--clip-coef-low"),
+        (["--clip-coef-high", "0"], "--clip-coef-high"),
+        (["--clip-coef", "1"], "--clip-coef"),
+        (["--position-rho", "0"], "--position-rho"),
+    ],
+)
+def test_bad_knob_values_one_line(flags, needle, tmp_path):
+    proc = run_script(SCRIPT, *flags, cwd=tmp_path, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and needle in lines[0], proc.stderr
+    assert not (tmp_path / "runs").exists()
