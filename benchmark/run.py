@@ -1,0 +1,219 @@
+"""Run a benchmark suite: configs × envs × seeds, each run the unmodified top-level script launched
+as a user runs it (`python SCRIPT.py --threads 1 ...`, OMP_NUM_THREADS=1). Resumable: a finished
+run is skipped, an interrupted or failed one is done again. See benchmark/job.py for the layout.
+
+    python -m benchmark.run                           # phase "main" of benchmark/suites/mujoco.toml
+    python -m benchmark.run --dry-run                 # the plan: what would run, what is skipped
+    python -m benchmark.run --phase humanoid
+    python -m benchmark.run --envs Hopper-v4 --configs ppo_clip ppo_dual --seeds 0 1 \\
+        --total-timesteps 4096 --out /tmp/bench -- --num-steps 512   # after --: flags for the scripts
+    python -m benchmark.run --backend slurm --slurm-partition cpu --slurm-time 300 --slurm-mem 4G
+
+Exit status: 0 when every run of the plan finished, 1 when some failed (listed on stderr),
+2 for bad arguments, 130 when interrupted (Ctrl-C or SIGTERM; run the same command to resume).
+"""
+
+import argparse
+import fcntl
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tqdm import tqdm
+
+from benchmark.configs import CONFIGS
+from benchmark.job import DONE, FAILED, LOG, REPO, Run, read_json, run_one, stop_local_runs, write_json
+
+SUITE = REPO / "benchmark" / "suites" / "mujoco.toml"
+OUT = REPO / "benchmark" / "runs"
+POLL_S = {"local": 0.2, "submitit-local": 0.5, "slurm": 30.0}  # how often to look for finished runs
+
+
+def bad(msg: str):
+    """Bad arguments: one line on stderr, exit status 2 (as argparse does)."""
+    print(f"benchmark.run: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def load_phase(suite: Path, phase: str) -> dict:
+    """The phase's table, over the suite's top-level keys: envs, configs, seeds, total_timesteps."""
+    with open(suite, "rb") as f:
+        data = tomllib.load(f)
+    phases = data.pop("phases", {})
+    if phase not in phases:
+        bad(f"{suite}: no phase {phase!r} (phases: {', '.join(phases)})")
+    return {**data, **phases[phase]}
+
+
+def plan(args) -> list[Run]:
+    runs = []
+    for phase in args.phase:
+        grid = load_phase(args.suite, phase)
+        configs = args.configs or grid["configs"]
+        unknown = [c for c in configs if c not in CONFIGS]
+        if unknown:
+            bad(f"unknown config(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
+        steps = args.total_timesteps or grid["total_timesteps"]
+        for env in args.envs or grid["envs"]:
+            for config in configs:
+                for seed in args.seeds if args.seeds is not None else grid["seeds"]:
+                    runs.append(Run(env, config, seed, steps, args.out, tuple(args.extra)))
+    for run in runs:  # a finished run is kept only if it is the run asked for
+        if run.status() == "done" and read_json(run.dir / DONE)["args"] != run.args:
+            bad(
+                f"{run.dir} finished with other flags ({shlex.join(read_json(run.dir / DONE)['args'])}); "
+                "use another --out, or delete it"
+            )
+    return runs
+
+
+def print_plan(runs: list[Run], verbose: bool):
+    actions = {"done": "skip (finished)", "failed": "retry (failed)", "interrupted": "redo (interrupted)"}
+    actions["new"] = "run (new)"
+    counts = {}
+    for run in runs:
+        status = run.status()
+        counts[status] = counts.get(status, 0) + 1
+        if verbose:
+            print(f"{actions[status]:20} {run.name}   {shlex.join(run.args)}")
+    summary = ", ".join(f"{n} {actions[s]}" for s, n in counts.items())
+    print(f"{len(runs)} runs in the plan: {summary}", flush=True)
+
+
+def provenance(argv: list[str]) -> dict:
+    def git(*cmd):
+        return subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    return {
+        "git_commit": git("rev-parse", "HEAD"),
+        # dirty: the scripts that produce the numbers differ from the commit (work elsewhere doesn't count)
+        "git_dirty": bool(git("status", "--porcelain", "--", "ppo_*.py")),
+        "runner_command": shlex.join([sys.executable, "-m", "benchmark.run", *argv]),
+    }
+
+
+def make_submit(args):
+    """A function (fn, *args) → a job with .done() and .result(), for the chosen backend."""
+    if args.backend == "local":
+        return ThreadPoolExecutor(args.workers).submit
+    import submitit
+
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    cluster = "local" if args.backend == "submitit-local" else "slurm"
+    executor = submitit.AutoExecutor(folder=args.out / ".submitit" / "%j", cluster=cluster)
+    slurm = {"slurm_partition": args.slurm_partition, "slurm_mem": args.slurm_mem}
+    executor.update_parameters(
+        name="ppo-benchmark",
+        timeout_min=args.slurm_time,
+        cpus_per_task=1,
+        **{key: value for key, value in slurm.items() if value is not None},
+    )
+    return executor.submit
+
+
+def execute(runs: list[Run], args) -> list[tuple[Run, dict]]:
+    """Run them, at most --workers at a time, with a progress bar; return the failures."""
+    submit, info = make_submit(args), provenance(args.argv)
+    pending, active, failures = list(runs), {}, []
+    bar = tqdm(total=len(runs), unit="run", bar_format="{l_bar}{bar}| {n}/{total} runs [{elapsed}<{remaining}]{postfix}")
+    bar.set_postfix_str(f"failed 0, left {len(runs)}")
+    try:
+        while pending or active:
+            while pending and len(active) < args.workers:
+                run = pending.pop(0)
+                active[submit(run_one, run, info)] = run
+            finished = [job for job in active if job.done()]
+            if not finished:
+                time.sleep(POLL_S[args.backend])
+            for job in finished:
+                run = active.pop(job)
+                try:
+                    result = job.result()
+                except Exception as e:  # the job itself died (Slurm timeout, node failure, ...)
+                    result = {"status": "failed", "exit_code": None, "error": f"{type(e).__name__}: {e}".splitlines()[0]}
+                    run.dir.mkdir(parents=True, exist_ok=True)
+                    write_json(run.dir / FAILED, result)
+                if result["status"] != "done":
+                    failures.append((run, result))
+                    bar.write(f"FAILED {run.name}: exit {result['exit_code']}: {result['error']}")
+                bar.set_postfix_str(f"failed {len(failures)}, left {len(pending) + len(active)}", refresh=False)
+                bar.update()
+    except KeyboardInterrupt:
+        stop_local_runs()
+        if args.backend != "local":
+            for job in active:
+                job.cancel(check=False)
+        bar.close()
+        print(f"interrupted: {len(active)} runs stopped; run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
+    bar.close()
+    return failures
+
+
+def parse_args(argv: list[str]):
+    own, extra = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmark.run",
+        description=__doc__.split("\n\n")[0],
+        epilog="Flags after `--` are passed to every script, e.g. `-- --num-steps 512`.",
+    )
+    p.add_argument("--suite", type=Path, default=SUITE, help="suite file (default: %(default)s)")
+    p.add_argument("--phase", nargs="+", default=["main"], help="suite phase(s) to run (default: main)")
+    p.add_argument("--envs", nargs="+", help="override the suite's env ids")
+    p.add_argument("--configs", nargs="+", help=f"override the suite's configs (known: {', '.join(CONFIGS)})")
+    p.add_argument("--seeds", nargs="+", type=int, help="override the suite's seeds")
+    p.add_argument("--total-timesteps", type=int, help="override the suite's steps per run")
+    p.add_argument("--out", type=Path, default=OUT, help="output directory (default: %(default)s)")
+    p.add_argument(
+        "--backend",
+        choices=["local", "submitit-local", "slurm"],
+        default="local",
+        help="local: scripts as subprocesses here (default); slurm: a Slurm job per run, through submitit;"
+        " submitit-local: the Slurm code path, jobs run here by submitit's LocalExecutor",
+    )
+    p.add_argument("--workers", type=int, help="runs at a time (default: CPU cores; slurm: all)")
+    p.add_argument("--slurm-partition", help="(default: the cluster's)")
+    p.add_argument("--slurm-time", type=int, default=360, help="time limit per run in minutes, slurm and submitit-local (default: %(default)s)")
+    p.add_argument("--slurm-mem", help="memory per run, e.g. 4G")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, launch nothing")
+    args = p.parse_args(own)
+    args.argv, args.extra, args.out = argv, extra, args.out.resolve()
+    if args.workers is None:
+        args.workers = 10**9 if args.backend == "slurm" else len(os.sched_getaffinity(0))
+    if args.workers < 1:
+        p.error("--workers must be at least 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    runs = plan(args)
+    print_plan(runs, verbose=args.dry_run)
+    if args.dry_run:
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / ".runner.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            bad(f"another runner is using {args.out}")
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops runs like Ctrl-C
+        try:
+            failures = execute([run for run in runs if run.status() != "done"], args)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    finished = sum(run.status() == "done" for run in runs)
+    print(f"{finished}/{len(runs)} runs finished, {len(failures)} failed")
+    for run, result in failures:
+        print(f"failed: {run.name} (exit {result['exit_code']}): {result['error']}  log: {run.dir / LOG}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

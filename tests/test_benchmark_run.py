@@ -1,0 +1,163 @@
+"""The benchmark runner (python -m benchmark.run) on tiny real runs of the real scripts: a grid through
+the local backend and through submitit's local executor, resume after a kill, an isolated failure,
+the dry run."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from scripts import REPO
+
+sys.path.insert(0, str(REPO))  # the benchmark package lives at the repo root
+from benchmark import report, run  # noqa: E402
+from benchmark.configs import CONFIGS, Config  # noqa: E402
+from benchmark.job import read_json  # noqa: E402
+
+# Two updates of 256 steps: about 3 s a run, most of it imports.
+TINY = ["--total-timesteps", "512", "--", "--num-steps", "256", "--num-minibatches", "4", "--update-epochs", "1"]
+GRID = ["--envs", "Hopper-v4", "Walker2d-v4", "--configs", "ppo_clip", "ppo_per_sample_kl", "--seeds", "0", "1"]
+
+
+def runner(*flags, out, wait=True, **popen):
+    cmd = [sys.executable, "-m", "benchmark.run", "--out", str(out), *map(str, flags)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    if wait:
+        proc.stdout_text, proc.stderr_text = proc.communicate(timeout=300)
+    return proc
+
+
+def run_dirs(out):
+    return sorted(p.parent for p in out.glob("*/*/seed*/meta.json"))
+
+
+@pytest.mark.parametrize("backend", ["local", "submitit-local"])
+def test_grid_finishes_then_is_skipped(tmp_path, capsys, backend):
+    out = tmp_path / "out"
+    proc = runner(*GRID, "--backend", backend, "--workers", "2", *TINY, out=out)
+    assert proc.returncode == 0, proc.stderr_text
+    assert "8/8 runs finished, 0 failed" in proc.stdout_text
+    dirs = run_dirs(out)
+    assert [d.relative_to(out).as_posix() for d in dirs] == [
+        f"{env}/{config}/seed{seed}"
+        for env in ("Hopper-v4", "Walker2d-v4")
+        for config in ("ppo_clip", "ppo_per_sample_kl")
+        for seed in (0, 1)
+    ]
+    for d in dirs:
+        done, meta = read_json(d / "done.json"), read_json(d / "meta.json")
+        assert done["exit_code"] == 0 and done["wall_time_s"] > 0 and not (d / "failed.json").exists()
+        assert meta["config"] == d.parent.name and meta["script"] == CONFIGS[d.parent.name].script
+        assert len(meta["git_commit"]) == 40 and isinstance(meta["git_dirty"], bool)
+        assert meta["command"].startswith(sys.executable) and f"--runs-dir {d / 'tb'}" in meta["command"]
+        assert f"--seed {d.name[4:]} --total-timesteps 512 --threads 1 --num-steps 256" in meta["command"]
+        assert set(meta["versions"]) == {"python", "torch", "gymnasium", "mujoco", "numpy"}
+        (tb_run,) = (d / "tb").iterdir()
+        assert tb_run.name.startswith(f"{d.parts[-3]}__{meta['script'][:-3]}__{d.name[4:]}__")
+        assert "update 2/2" in (d / "log.txt").read_text()
+
+    # launched again: every run skipped, none touched; with other flags: refused, not mixed in
+    stamps = {d: (d / "done.json").stat().st_mtime_ns for d in dirs}
+    assert run.main([*GRID, "--out", str(out), *TINY]) == 0
+    assert "8 runs in the plan: 8 skip (finished)" in capsys.readouterr().out
+    assert {d: (d / "done.json").stat().st_mtime_ns for d in run_dirs(out)} == stamps
+    with pytest.raises(SystemExit) as exc:
+        run.main(["--dry-run", *GRID, "--out", str(out), *TINY, "--update-epochs", "2"])
+    assert exc.value.code == 2 and "finished with other flags" in capsys.readouterr().err
+
+    # the report reads the real event files; same-seed clip and per-sample KL are bitwise identical
+    assert report.extract(out, tmp_path / "results") == 8
+    runs = report.load_runs(tmp_path / "results")
+    assert len(runs) == 8 and all(len(series["episodic_return"][0]) > 5 for series in runs.values())
+    identity = report.identity_table(runs)
+    assert [(r["env"], r["seed"], r["ppo_per_sample_kl"]) for r in identity] == [
+        (env, seed, "identical") for env in ("Hopper-v4", "Walker2d-v4") for seed in ("0", "1")
+    ]
+
+
+def live_scripts(out):
+    """Processes whose command line names the output directory (the scripts' --runs-dir)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            found += [pid] if str(out) in open(f"/proc/{pid}/cmdline").read() else []
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("how", ["SIGKILL to the process group", "SIGTERM to the runner"])
+def test_killed_runner_resumes(tmp_path, how):
+    flags = ["--envs", "Hopper-v4", "--configs", "ppo_clip", "--seeds", "0", "1", "2", "--workers", "1", *TINY]
+    proc = runner(*flags, out=tmp_path, wait=False, start_new_session=True)
+    first, second = (tmp_path / "Hopper-v4" / "ppo_clip" / f"seed{seed}" for seed in (0, 1))
+    deadline = time.time() + 120
+    while not ((first / "done.json").exists() and (second / "meta.json").exists()):  # one done, one running
+        assert time.time() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    if how.startswith("SIGKILL"):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    else:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 130 and "interrupted: 1 runs stopped" in stderr
+        assert not live_scripts(tmp_path)  # the runner took its script down with it
+    assert not (second / "done.json").exists() and not (second / "failed.json").exists()
+    first_done, first_meta = (first / "done.json").stat().st_mtime_ns, read_json(first / "meta.json")
+    killed_meta = read_json(second / "meta.json")
+
+    plan = runner("--dry-run", *flags, out=tmp_path)
+    assert "1 skip (finished), 1 redo (interrupted), 1 run (new)" in plan.stdout_text
+    resumed = runner(*flags, out=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr_text
+    assert "3/3 runs finished, 0 failed" in resumed.stdout_text
+    assert (first / "done.json").stat().st_mtime_ns == first_done  # not redone
+    assert read_json(first / "meta.json") == first_meta
+    assert read_json(second / "meta.json")["launched_at"] > killed_meta["launched_at"]  # redone
+    for d in run_dirs(tmp_path):  # redone from a clean directory: one TensorBoard run each
+        assert (d / "done.json").exists() and len(list((d / "tb").iterdir())) == 1
+
+
+def test_failing_run_is_isolated_and_reported(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(CONFIGS, "bad_lr", Config("ppo_clip.py", ("--learning-rate=-1",)))
+    flags = ["--envs", "Hopper-v4", "--configs", "ppo_clip", "bad_lr", "--seeds", "0", "--out", str(tmp_path), *TINY]
+    assert run.main(flags) == 1
+    out = capsys.readouterr()
+    assert "1/2 runs finished, 1 failed" in out.out
+    bad = tmp_path / "Hopper-v4" / "bad_lr" / "seed0"
+    message = "ppo_clip.py: error: --learning-rate must be positive, got -1.0"
+    assert f"failed: Hopper-v4/bad_lr/seed0 (exit 1): {message}  log: {bad / 'log.txt'}" in out.err
+    assert read_json(bad / "failed.json")["exit_code"] == 1 and not (bad / "done.json").exists()
+    assert message in (bad / "log.txt").read_text()
+    assert (tmp_path / "Hopper-v4" / "ppo_clip" / "seed0" / "done.json").exists()
+    assert run.main(["--dry-run", *flags]) == 0
+    assert "1 skip (finished), 1 retry (failed)" in capsys.readouterr().out
+
+
+def test_dry_run_launches_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run.main(["--dry-run", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "100 runs in the plan: 100 run (new)"
+    first = "run (new)            Hopper-v4/ppo_clip/seed0   ppo_clip.py --env-id Hopper-v4 --seed 0"
+    assert lines[0] == first + " --total-timesteps 1000000 --threads 1"
+    assert sum("ppo_kl.py --kl-mode fixed --kl-coef 1.0" in line for line in lines) == 20
+    assert not out.exists()
+    assert run.main(["--dry-run", "--phase", "humanoid", "--seeds", "0", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "5 runs in the plan: 5 run (new)"
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--configs", "nope"], "unknown config(s) nope"),
+        (["--phase", "nope"], "no phase 'nope'"),
+    ],
+)
+def test_bad_arguments_exit_2(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as exc:
+        run.main([*flags, "--dry-run", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
