@@ -219,8 +219,6 @@ def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, gl
         mean = agent.actor_mean(next_obs)
         action = mean + agent.actor_logstd.exp() * torch.randn_like(mean)
         buf.actions[step] = action
-        buf.logprobs[step] = gaussian_log_prob(action, mean, agent.actor_logstd)
-        buf.values[step] = agent.critic(next_obs).flatten()
 
         next_obs, reward, terminations, truncations, infos = envs.step(action.numpy())
         next_obs = torch.from_numpy(next_obs)
@@ -239,6 +237,13 @@ def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, gl
                 print(f"global_step={global_step}, episodic_return={episodic_return:.2f}")
                 writer.add_scalar("charts/episodic_return", episodic_return, global_step)
                 writer.add_scalar("charts/episodic_length", final["episode"]["l"][i], global_step)
+
+    # The policy is fixed during the rollout, so its log-probs and values can wait for one batched
+    # pass over all 2048 observations: ~2 µs a step instead of ~30 for single-row forward passes.
+    obs = buf.obs.flatten(0, 1)
+    mean = agent.actor_mean(obs)
+    buf.logprobs.view(-1)[:] = gaussian_log_prob(buf.actions.flatten(0, 1), mean, agent.actor_logstd)
+    buf.values.view(-1)[:] = agent.critic(obs).flatten()
     return next_obs, global_step
 
 
@@ -413,19 +418,19 @@ def main():
 
                 optimizer.zero_grad()
                 loss.backward()
-                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm, foreach=True)  # one norm kernel
                 optimizer.step()
 
                 with torch.no_grad():  # tensors summed here, read once per update: no per-minibatch sync
                     stats["losses/policy_loss"] += pg_loss
                     stats["losses/value_loss"] += v_loss
                     stats["losses/approx_kl"] += ((ratio - 1) - logratio).mean()  # k3 estimator
-                    stats["losses/clipfrac"] += 1 - inband.float().mean()
                     stats["killset/kill_frac"] += kill.float().mean()
                     stats["killset/inband_frac"] += inband.float().mean()
-                    stats["killset/passthrough_frac"] += (~kill & ~inband).float().mean()
 
         stats = {key: float(value) / n_minibatches for key, value in stats.items()}
+        stats["killset/passthrough_frac"] = 1 - stats["killset/kill_frac"] - stats["killset/inband_frac"]
+        stats["losses/clipfrac"] = 1 - stats["killset/inband_frac"]  # outside the band, either side
         if not (math.isfinite(stats["losses/policy_loss"]) and math.isfinite(stats["losses/value_loss"])):
             writer.close()
             envs.close()

@@ -1,0 +1,151 @@
+"""The speed comparison (python -m benchmark.speed): one short rep writes a row per contestant with
+positive numbers; a crashing contestant makes it exit non-zero, named, and is not run again; the
+ceiling's env gives the scripts' numbers; the targets' verdicts; SB3's configuration. No timing
+assertions: the machines are noisy."""
+
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from scripts import REPO, load_script
+from torch import nn
+
+sys.path.insert(0, str(REPO))  # the benchmark package lives at the repo root
+from benchmark import speed  # noqa: E402
+
+
+def speed_cli(*flags, out):
+    cmd = [sys.executable, "-m", "benchmark.speed", "--reps", "1", "--timesteps", "2048", "--out", str(out), *flags]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def table_rows(markdown: str) -> dict[str, list[str]]:
+    """{first cell: the other cells} of every markdown table row."""
+    rows = {}
+    for line in markdown.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_one_rep_writes_a_row_per_contestant(tmp_path):
+    names = ["ppo_clip", "sb3", "ceiling", "raw"]
+    proc = speed_cli("--contestants", *names, out=tmp_path / "speed.md")
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "speed.md").read_text()
+    rows = table_rows(text)
+    for name in names:
+        median, span, x_sb3, x_clip, rss, extrapolated = rows[speed.LABELS[name]]
+        low, high = map(float, span.split("–"))
+        assert float(median) > 0 and 0 < low <= float(median) <= high, rows[speed.LABELS[name]]
+        assert float(x_sb3) > 0 and float(x_clip) > 0 and float(rss) > 0
+        assert extrapolated.endswith(" min")
+    assert rows["`ppo_clip.py` ≥ 2.00× SB3"][1] in ("PASS", "FAIL")
+    assert rows["`ppo_clip.py` peak RSS ≤ 600 MB"][1] in ("PASS", "FAIL")
+    assert rows["`ppo_dual.py` ≥ 0.98× `ppo_clip.py`"] == ["—", "n/a (not measured)"]
+    assert "command: `python -m benchmark.speed --reps 1 --timesteps 2048" in text
+    assert rows[speed.LABELS["sb3"]][0] in proc.stdout  # the table is printed too
+
+
+@pytest.mark.parametrize(
+    "flag, why",
+    # tyro's --help exits 0 without training
+    [("--no-such-flag", "exit status 2"), ("--help", "exit status 0 but no SPS= line on stdout")],
+)
+def test_a_crash_is_named_and_fails_the_run(tmp_path, flag, why):
+    out = tmp_path / "speed.md"
+    proc = speed_cli("--reps", "2", "--contestants", "raw", "ppo_clip", "--flags", f"ppo_clip={flag}", out=out)
+    assert proc.returncode == 1
+    assert f"benchmark.speed: ppo_clip crashed: {why}" in proc.stderr
+    rows = table_rows(out.read_text())
+    assert rows[speed.LABELS["ppo_clip"]][0] == f"crashed: {why}"
+    assert rows["`ppo_clip.py` peak RSS ≤ 600 MB"][1] == "FAIL (crashed)"
+    assert float(rows[speed.LABELS["raw"]][0]) > 0
+    assert rows["2"][1] == "not run" and rows["2"][0] != "not run"  # crashed once: not run again
+
+
+def test_bad_arguments_exit_2():
+    for flags in (["--timesteps", "1000"], ["--reps", "0"], ["--flags", "nobody=--x"], ["--contestants", "raw", "raw"]):
+        with pytest.raises(SystemExit) as exc:
+            speed.parse_args(flags)
+        assert exc.value.code == 2, flags
+
+
+def test_ceiling_env_is_the_scripts_env():
+    """Same wrappers in the same order, same observations, rewards, ends and final observations for
+    the same actions over many episodes (random actions end Hopper's in tens of steps)."""
+    clip = load_script("ppo_clip.py")
+    obs_rms, return_rms = clip.SingleSampleRunningMeanStd(shape=(11,)), clip.SingleSampleRunningMeanStd(shape=())
+    theirs = gym.vector.SyncVectorEnv(
+        [clip.make_env("Hopper-v4", 0.99, obs_rms, return_rms)],
+        copy=False,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    ours = speed.scripts_envs("Hopper-v4")
+
+    def chain(env):
+        names = []
+        while hasattr(env, "env"):
+            names.append(type(env).__name__)
+            env = env.env
+        return names
+
+    assert chain(ours.envs[0]) == chain(theirs.envs[0])
+    np.testing.assert_array_equal(ours.reset(seed=3)[0], theirs.reset(seed=3)[0])
+    ends = 0
+    for action in speed.random_actions(600, ours.action_space.shape, seed=0):
+        a, b = ours.step(action), theirs.step(action)
+        for x, y in zip(a[:4], b[:4]):
+            np.testing.assert_array_equal(x, y)
+        assert ("final_obs" in a[4]) == ("final_obs" in b[4])
+        if "final_obs" in a[4]:
+            ends += 1
+            np.testing.assert_array_equal(a[4]["final_obs"][0], b[4]["final_obs"][0])
+    assert ends >= 5
+    ours.close()
+    theirs.close()
+
+
+def measurement(name, sps, rss_mb=300, returncode=0):
+    return speed.Measurement(name, 1, returncode, sps, int(rss_mb * speed.MB / 1024), 1.0, False, "")
+
+
+def test_target_verdicts():
+    runs = [
+        measurement("ppo_clip", 2000.0),
+        measurement("sb3", 1000.0),
+        measurement("ppo_per_sample_kl", 1959.0),  # 0.9795× ppo_clip: just under 0.98
+        measurement("ppo_kl", 1900.0, rss_mb=601),  # 0.95× exactly: PASS; RSS over 600 MB
+        measurement("ppo_dual", None, returncode=1),
+    ]
+    summaries = speed.summarize(runs, ["ppo_clip", "ppo_per_sample_kl", "ppo_kl", "ppo_dual", "sb3"])
+    verdicts = {target: result for target, _, result in speed.targets(summaries)}
+    assert verdicts["`ppo_clip.py` ≥ 2.00× SB3"] == "PASS"
+    assert verdicts["`ppo_kl.py` ≥ 2.00× SB3"] == "FAIL"
+    assert verdicts["`ppo_per_sample_kl.py` ≥ 0.98× `ppo_clip.py`"] == "FAIL"
+    assert verdicts["`ppo_kl.py` ≥ 0.95× `ppo_clip.py`"] == "PASS"
+    assert verdicts["`ppo_dual.py` ≥ 0.98× `ppo_clip.py`"] == "FAIL (crashed)"
+    assert verdicts["`ppo_kl.py` peak RSS ≤ 600 MB"] == "FAIL"
+    assert verdicts["`ppo_clip.py` peak RSS ≤ 600 MB"] == "PASS"
+    assert speed.summarize(runs[:1], ["ppo_clip"])["ppo_clip"].median == 2000.0
+    only_clip = {target: result for target, _, result in speed.targets(speed.summarize(runs[:1], ["ppo_clip"]))}
+    assert only_clip["`ppo_clip.py` ≥ 2.00× SB3"] == "n/a (not measured)"
+
+
+def test_sb3_is_configured_as_the_scripts():
+    from benchmark.sb3_ppo import make_model
+
+    model = make_model("Hopper-v4", seed=1)
+    assert (model.n_steps, model.batch_size, model.n_epochs) == (2048, 64, 10)
+    assert (model.gamma, model.gae_lambda, model.clip_range(1.0), model.clip_range_vf(1.0), model.ent_coef) == (0.99, 0.95, 0.2, 0.2, 0.0)
+    assert (model.vf_coef, model.max_grad_norm, model.lr_schedule(1.0), model.lr_schedule(0.0)) == (0.5, 0.5, 3e-4, 0.0)
+    policy = model.policy
+    assert policy.ortho_init and policy.log_std_init == 0.0 and policy.activation_fn is nn.Tanh
+    assert policy.net_arch == dict(pi=[64, 64], vf=[64, 64]) and policy.optimizer.defaults["eps"] == 1e-5
+    venv = model.get_vec_normalize_env()
+    assert venv.norm_obs and venv.norm_reward and (venv.clip_obs, venv.clip_reward, venv.gamma) == (10.0, 10.0, 0.99)
+    assert model.env.num_envs == 1 and str(model.device) == "cpu"
+
