@@ -12,8 +12,8 @@ counts: env steps over wall seconds from the first env reset to the end of the l
 start-up, imports and construction excluded; see benchmark/sb3_ppo.py for exactly what each timer
 covers). Besides the learners:
 - ceiling: random actions, N(0, 1) as the untrained policy's, drawn before the timer, through the
-  scripts' training env (the same wrapper stack and vector env as their make_env and main, built
-  here; tests/test_speed.py checks it gives their numbers), no policy: the most a script could reach;
+  scripts' training env (ppo_clip.py's own make_env, in the vector env its main builds), no policy:
+  the most a script could reach;
 - raw: the unwrapped MuJoCo env stepped directly, reset by hand at termination or the time limit:
   a reference for the simulator's own cost.
 Peak RSS is each process's ru_maxrss from wait4.
@@ -25,6 +25,7 @@ crashed (non-zero exit, no `SPS=` line, or over --timeout; named on stderr), 2 f
 """
 
 import argparse
+import importlib.util
 import os
 import platform
 import re
@@ -42,7 +43,6 @@ from typing import NamedTuple, Optional
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.wrappers.utils import RunningMeanStd
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmark" / "results" / "speed.md"
@@ -79,35 +79,19 @@ def bad(msg: str):
 # ---- the ceiling and raw workers (run in their own process: python -m benchmark.speed --worker ...)
 
 
-class SingleSampleRunningMeanStd(RunningMeanStd):
-    """The scripts' running statistics: gymnasium's, updated from one sample (same numbers)."""
-
-    def update(self, x):
-        self.update_from_moments(x[0], 0.0, 1)
-
-
 def scripts_envs(env_id: str, gamma: float = GAMMA):
-    """The scripts' training env as their make_env and main build it: one gymnasium env under
-    RecordEpisodeStatistics, ClipAction, NormalizeObservation (shared statistics), clip ±10,
-    NormalizeReward (shared statistics), clip ±10, in a SyncVectorEnv (copy=False, SAME_STEP)."""
-    probe = gym.make(env_id)
-    obs_shape = probe.observation_space.shape
-    probe.close()
-    obs_rms, return_rms = SingleSampleRunningMeanStd(shape=obs_shape), SingleSampleRunningMeanStd(shape=())
-
-    def thunk():
-        env = gym.make(env_id)
-        env = gym.wrappers.RecordEpisodeStatistics(env)
-        env = gym.wrappers.ClipAction(env)
-        env = gym.wrappers.NormalizeObservation(env)
-        env.obs_rms, env.update_running_mean = obs_rms, True
-        env = gym.wrappers.TransformObservation(env, lambda obs: np.clip(obs, -10, 10), env.observation_space)
-        env = gym.wrappers.NormalizeReward(env, gamma=gamma)
-        env.return_rms = return_rms
-        env = gym.wrappers.TransformReward(env, lambda r: np.clip(r, -10, 10))
-        return env
-
-    return gym.vector.SyncVectorEnv([thunk], copy=False, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    """The scripts' training env: ppo_clip.py's own make_env and running statistics, in the vector
+    env its main() builds (SyncVectorEnv, copy=False, SAME_STEP)."""
+    spec = importlib.util.spec_from_file_location("ppo_clip", REPO / "ppo_clip.py")
+    clip = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(clip)  # defines the script's functions; its main() does not run
+    obs_dim, _ = clip.check_env(env_id)
+    obs_rms, return_rms = clip.SingleSampleRunningMeanStd(shape=(obs_dim,)), clip.SingleSampleRunningMeanStd(shape=())
+    return gym.vector.SyncVectorEnv(
+        [clip.make_env(env_id, gamma, obs_rms, return_rms)],
+        copy=False,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
 
 
 def random_actions(timesteps: int, shape: tuple, seed: int):
