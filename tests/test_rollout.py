@@ -2,7 +2,6 @@
 and does not bootstrap a terminated one; GAE cuts at both. Real MuJoCo Hopper, short limits."""
 
 import gymnasium as gym
-import numpy as np
 import torch
 from gymnasium.wrappers.utils import RunningMeanStd
 from scripts import load_script
