@@ -304,6 +304,44 @@ def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
     return f"{len(present)} of {len(planned)} planned runs present; wrote {results / 'README.md'}"
 
 
+# The top-level README's results section, between these markers, is rewritten from the committed data.
+TOP_README = REPO / "README.md"
+BEGIN, END = "<!-- benchmark results: written by python -m benchmark.report -->", "<!-- end of benchmark results -->"
+
+
+def update_top_readme(readme: Path, results: Path, planned: set):
+    """The headline figure, the score table and the identity count, from what summarize wrote."""
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        return
+    scores, identity = read_csv(results / "scores.csv"), read_csv(results / "identity.csv")
+    present = planned & load_runs(results).keys()
+    compared = [r for r in identity if "missing" not in (r[c] for c in IDENTICAL[1:])]
+    same = [r for r in compared if all(r[c] == "identical" for c in IDENTICAL[1:])]
+    rel = results.relative_to(readme.parent)
+    section = [
+        f"{len(present)} of the {len(planned)} planned 1M-step runs are in so far (details, all plots and the"
+        f" identity table: [{rel}/README.md]({rel}/README.md)). Score: mean raw return of the episodes that ended"
+        " in the last 10% of training; IQM with 95% stratified-bootstrap CI (rliable).",
+        "",
+        f"![PPO-Clip vs per-sample KL]({rel}/headline.png)",
+        "",
+        markdown(
+            ["env", "config", "n", "mean ± std", "IQM [95% CI]"],
+            [
+                [r["env"], label(r["config"]), r["n"], pm(float(r["mean"]), float(r["std"])),
+                 with_ci(float(r["iqm"]), float(r["iqm_lo"]), float(r["iqm_hi"]))]
+                for r in scores
+            ],
+        ),
+        "",
+        f"Same-seed runs of {', '.join(IDENTICAL)} compared so far: {len(compared)} env/seed pairs,"
+        f" {len(same)} bitwise identical in every logged episodic return.",
+    ]
+    head, rest = text.split(BEGIN, 1)
+    readme.write_text(head + BEGIN + "\n" + "\n".join(section) + "\n" + END + rest.split(END, 1)[1])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmark.report", description=__doc__.split("\n\n")[0])
     p.add_argument("step", nargs="?", choices=["all", "extract", "summarize"], default="all")
@@ -324,6 +362,8 @@ def main(argv=None) -> int:
             grid = load_phase(args.suite, phase)
             planned |= {(e, c, str(s)) for e in grid["envs"] for c in grid["configs"] for s in grid["seeds"]}
         print(summarize(args.results, planned, f"{args.suite.name}, phase {' + '.join(args.phase)}", args.reps))
+        if args.results.resolve() == RESULTS.resolve():  # the repository's own results
+            update_top_readme(TOP_README, args.results, planned)
     return 0
 
 

@@ -149,3 +149,20 @@ def test_regenerated_from_csvs_alone(made, tmp_path):
     assert report.main(argv[:1] + [str(tmp_path / "no-runs")] + argv[2:]) == 0  # no runs dir: summarize only
     for name in ("README.md", "scores.csv", "identity.csv"):
         assert (copy / name).read_text() == (results / name).read_text()
+
+
+def test_top_readme_section_is_rewritten_between_markers(made):
+    _, results, _ = made
+    readme = results.parent / "README.md"  # as the repository's README.md sits above benchmark/results
+    readme.write_text(f"# Title\n\nbefore\n{report.BEGIN}\nstale table\n{report.END}\nafter\n")
+    planned = {(e, c, str(s)) for e in ENVS for c in CONFIGS for s in SEEDS}
+    for _ in range(2):  # idempotent
+        report.update_top_readme(readme, results, planned)
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nbefore\n" + report.BEGIN) and text.endswith(report.END + "\nafter\n")
+    assert "stale table" not in text and text.count(report.BEGIN) == 1
+    assert "15 of the 16 planned 1M-step runs are in so far" in text
+    assert "| Hopper-v4 | PPO-Clip | 2 | 159.8 ± 70.7 | 159.8 [109.8, 209.8] |" in text
+    # Hopper seeds 0 and 1 and Walker2d seed 0 have all three forms; Hopper seed 1's dual diverges
+    assert "compared so far: 3 env/seed pairs, 2 bitwise identical" in text
+    assert "![PPO-Clip vs per-sample KL](results/headline.png)" in text
