@@ -1,6 +1,7 @@
 """Run a benchmark suite: configs × envs × seeds, each run the unmodified top-level script launched
 as a user runs it (`python SCRIPT.py --threads 1 ...`, OMP_NUM_THREADS=1). Resumable: a finished
-run is skipped, an interrupted or failed one is done again. See benchmark/job.py for the layout.
+run is skipped, and so is one whose results are committed in benchmark/results (a fresh clone has no
+runs directory); an interrupted or failed one is done again. See benchmark/job.py for the layout.
 
     python -m benchmark.run                           # phase "main" of benchmark/suites/mujoco.toml
     python -m benchmark.run --dry-run                 # the plan: what would run, what is skipped
@@ -14,6 +15,7 @@ Exit status: 0 when every run of the plan finished, 1 when some failed (listed o
 """
 
 import argparse
+import csv
 import fcntl
 import os
 import shlex
@@ -32,6 +34,7 @@ from benchmark.job import DONE, FAILED, LOG, REPO, Run, read_json, run_one, stop
 
 SUITE = REPO / "benchmark" / "suites" / "mujoco.toml"
 OUT = REPO / "benchmark" / "runs"
+RESULTS = REPO / "benchmark" / "results"
 POLL_S = {"local": 0.2, "submitit-local": 0.5, "slurm": 30.0}  # how often to look for finished runs
 
 
@@ -73,15 +76,39 @@ def plan(args) -> list[Run]:
     return runs
 
 
-def print_plan(runs: list[Run], verbose: bool):
+def committed_runs(results: Path) -> set:
+    """(env, config, seed, total_timesteps) of the runs whose results are committed (results/runs.csv
+    and their CSV): a fresh clone has no runs directory, and these need not run again."""
+    path = results / "runs.csv"
+    if not path.exists():
+        return set()
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {
+        (r["env"], r["config"], int(r["seed"]), int(r["total_timesteps"]))
+        for r in rows
+        if (results / "csv" / r["env"] / r["config"] / f"seed{r['seed']}.csv").exists()
+    }
+
+
+def status(run: Run, committed: set) -> str:
+    """The run's own status, or 'committed' for a run with no directory whose results are committed
+    (only runs without extra flags: runs.csv does not record them)."""
+    own = run.status()
+    if own == "new" and not run.extra and (run.env, run.config, run.seed, run.total_timesteps) in committed:
+        return "committed"
+    return own
+
+
+def print_plan(runs: list[Run], committed: set, verbose: bool):
     actions = {"done": "skip (finished)", "failed": "retry (failed)", "interrupted": "redo (interrupted)"}
-    actions["new"] = "run (new)"
+    actions.update(new="run (new)", committed="skip (committed)")
     counts = {}
     for run in runs:
-        status = run.status()
-        counts[status] = counts.get(status, 0) + 1
+        status_ = status(run, committed)
+        counts[status_] = counts.get(status_, 0) + 1
         if verbose:
-            print(f"{actions[status]:20} {run.name}   {shlex.join(run.args)}")
+            print(f"{actions[status_]:20} {run.name}   {shlex.join(run.args)}")
     summary = ", ".join(f"{n} {actions[s]}" for s, n in counts.items())
     print(f"{len(runs)} runs in the plan: {summary}", flush=True)
 
@@ -171,6 +198,9 @@ def parse_args(argv: list[str]):
     p.add_argument("--total-timesteps", type=int, help="override the suite's steps per run")
     p.add_argument("--out", type=Path, default=OUT, help="output directory (default: %(default)s)")
     p.add_argument(
+        "--results", type=Path, default=RESULTS, help="committed results: runs listed there are skipped (default: %(default)s)"
+    )
+    p.add_argument(
         "--backend",
         choices=["local", "submitit-local", "slurm"],
         default="local",
@@ -194,7 +224,8 @@ def parse_args(argv: list[str]):
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     runs = plan(args)
-    print_plan(runs, verbose=args.dry_run)
+    committed = committed_runs(args.results)
+    print_plan(runs, committed, verbose=args.dry_run)
     if args.dry_run:
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
@@ -205,10 +236,10 @@ def main(argv=None) -> int:
             bad(f"another runner is using {args.out}")
         previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops runs like Ctrl-C
         try:
-            failures = execute([run for run in runs if run.status() != "done"], args)
+            failures = execute([run for run in runs if status(run, committed) not in ("done", "committed")], args)
         finally:
             signal.signal(signal.SIGTERM, previous)
-    finished = sum(run.status() == "done" for run in runs)
+    finished = sum(status(run, committed) in ("done", "committed") for run in runs)
     print(f"{finished}/{len(runs)} runs finished, {len(failures)} failed")
     for run, result in failures:
         print(f"failed: {run.name} (exit {result['exit_code']}): {result['error']}  log: {run.dir / LOG}", file=sys.stderr)

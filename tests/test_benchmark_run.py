@@ -139,14 +139,15 @@ def test_failing_run_is_isolated_and_reported(tmp_path, monkeypatch, capsys):
 
 def test_dry_run_launches_nothing(tmp_path, capsys):
     out = tmp_path / "out"
-    assert run.main(["--dry-run", "--out", str(out)]) == 0
+    nothing = ["--results", str(tmp_path / "no-results")]  # not the repository's committed results
+    assert run.main(["--dry-run", "--out", str(out), *nothing]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "100 runs in the plan: 100 run (new)"
     first = "run (new)            Hopper-v4/ppo_clip/seed0   ppo_clip.py --env-id Hopper-v4 --seed 0"
     assert lines[0] == first + " --total-timesteps 1000000 --threads 1"
     assert sum("ppo_kl.py --kl-mode fixed --kl-coef 1.0" in line for line in lines) == 20
     assert not out.exists()
-    assert run.main(["--dry-run", "--phase", "humanoid", "--seeds", "0", "--out", str(out)]) == 0
+    assert run.main(["--dry-run", "--phase", "humanoid", "--seeds", "0", "--out", str(out), *nothing]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "5 runs in the plan: 5 run (new)"
 
 
@@ -161,3 +162,21 @@ def test_bad_arguments_exit_2(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exc:
         run.main([*flags, "--dry-run", "--out", str(tmp_path)])
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_committed_results_are_not_run_again(tmp_path):
+    """A fresh clone has no runs directory: runs whose results are committed (runs.csv + CSV) are
+    skipped; a run with extra flags is not matched (runs.csv does not record flags)."""
+    results = tmp_path / "results"
+    (results / "csv" / "Hopper-v4" / "ppo_clip").mkdir(parents=True)
+    (results / "csv" / "Hopper-v4" / "ppo_clip" / "seed0.csv").write_text("step,episodic_return\n")
+    (results / "runs.csv").write_text("env,config,seed,total_timesteps\nHopper-v4,ppo_clip,0,2048\n")
+    grid = ["--envs", "Hopper-v4", "--configs", "ppo_clip", "--seeds", "0", "1", "--total-timesteps", "2048"]
+    plan = runner(*grid, "--results", results, "--dry-run", out=tmp_path / "out")
+    assert "skip (committed)     Hopper-v4/ppo_clip/seed0" in plan.stdout_text
+    assert "run (new)            Hopper-v4/ppo_clip/seed1" in plan.stdout_text
+    with_flags = runner(*grid, "--results", results, "--dry-run", "--", "--num-steps", "1024", out=tmp_path / "out")
+    assert "2 run (new)" in with_flags.stdout_text
+    proc = runner(*grid, "--results", results, out=tmp_path / "out")
+    assert proc.returncode == 0 and "2/2 runs finished, 0 failed" in proc.stdout_text, proc.stderr_text
+    assert [d.name for d in run_dirs(tmp_path / "out")] == ["seed1"]  # seed0 was not launched
