@@ -146,7 +146,7 @@ def make_submit(args):
 
 def execute(runs: list[Run], args) -> list[tuple[Run, dict]]:
     """Run them, at most --workers at a time, with a progress bar; return the failures."""
-    submit, info = make_submit(args), provenance(args.argv)
+    submit = make_submit(args)
     pending, active, failures = list(runs), {}, []
     bar = tqdm(total=len(runs), unit="run", bar_format="{l_bar}{bar}| {n}/{total} runs [{elapsed}<{remaining}]{postfix}")
     bar.set_postfix_str(f"failed 0, left {len(runs)}")
@@ -154,7 +154,8 @@ def execute(runs: list[Run], args) -> list[tuple[Run, dict]]:
         while pending or active:
             while pending and len(active) < args.workers:
                 run = pending.pop(0)
-                active[submit(run_one, run, info)] = run
+                # provenance at each launch: the scripts may change while a long runner goes on
+                active[submit(run_one, run, provenance(args.argv))] = run
             finished = [job for job in active if job.done()]
             if not finished:
                 time.sleep(POLL_S[args.backend])
