@@ -182,3 +182,30 @@ def test_inner_loop_parameters_bitwise_identical():
             )
     # and the updates moved the parameters: identity is not the trivial one
     assert not torch.equal(final["ppo_clip.py"]["actor_mean.0.weight"], state["actor_mean.0.weight"])
+
+
+def test_float_tie_one_ulp_outside_the_band():
+    """The one float exception (README): at w = 1+ε+ulp, −Â·w and −Â·clip(w) can round to the same
+    float32; torch.max then splits the gradient, so the clip passes half of the unclipped gradient on
+    a kill-set sample where the per-sample KL and dual forms pass zero. Nothing else differs."""
+    agent, obs, actions, old_logprob, advantages, edges = make_batch(64, torch.float32, seed=9)
+    i = next(k for k, e in edges.items() if e == 1 + EPS)  # its action is at the mean: |log π| small
+    newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
+    target = torch.nextafter(torch.tensor(1 + EPS), torch.tensor(2.0))
+    candidates = (newlogprob[i].detach() - math.log(1 + EPS)) * (1 + torch.arange(-512, 512) * torch.finfo().eps)
+    hit = torch.nonzero(torch.exp(newlogprob[i].detach() - candidates) == target)
+    old_logprob[i] = candidates[hit[0, 0]]
+    a = torch.linspace(0.5, 2.0, 20001)
+    advantages[i] = a[(-a * target) == (-a * torch.tensor(1 + EPS))][0]  # an advantage whose products tie
+    grads = {}
+    for script in IDENTICAL[:3]:
+        newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
+        ns = pg_loss(script, newlogprob, old_logprob, advantages, norm_adv=False)
+        assert ns["ratio"][i] == target and ns["kill"][i]
+        grads[script] = torch.autograd.grad(ns["pg_loss"], newlogprob)[0]
+    unclipped = -advantages[i] * target / 64  # d(−mean(Â·w))/d log π_i
+    assert grads["ppo_clip.py"][i] == 0.5 * unclipped
+    for script in IDENTICAL[1:3]:
+        assert grads[script][i] == 0
+        others = torch.arange(64) != i
+        assert torch.equal(grads[script][others], grads["ppo_clip.py"][others])
