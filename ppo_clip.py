@@ -1,7 +1,8 @@
 """PPO-Clip for continuous control: the base file the other three scripts are diffed against.
 
 Surrogate (Schulman et al. 2017, eq. 7), with w = π_θ(a|s)/π_old(a|s) and Â the advantage:
-    L = mean(max(−Â·w, −Â·clip(w, 1−ε, 1+ε)))
+    L = −mean(min(Â·w, Â·clip(w, 1−ε, 1+ε)))
+written tie-free as −mean(Â·min(w, 1+ε)) where Â>0 and −mean(Â·max(w, 1−ε)) where Â<0.
 The clip zeroes the gradient on the kill set (Â>0 ∧ w>1+ε, or Â<0 ∧ w<1−ε) and nowhere else;
 ppo_per_sample_kl.py and ppo_dual.py write the same gradient as an explicit penalty.
 See the per-sample KL form:  diff -u ppo_clip.py ppo_per_sample_kl.py
@@ -394,10 +395,14 @@ def main():
                 )
                 inband = (ratio >= 1 - args.clip_coef) & (ratio <= 1 + args.clip_coef)
 
-                # >>> ALGO: clipped surrogate, L = mean(max(−Â·w, −Â·clip(w, 1−ε, 1+ε)))
-                pg_loss1 = -mb_advantages * ratio
-                pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
-                pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+                # >>> ALGO: clipped surrogate, L = −mean(min(Â·w, Â·clip(w, 1−ε, 1+ε)))
+                # min(w, clip(w)) = min(w, 1+ε) where Â>0, max(w, 1−ε) where Â<0: one clamp per sign.
+                # Not CleanRL's max(−Â·w, −Â·clip(w)): one ulp outside the band its two products can
+                # round to a tie, and torch.max then passes half a gradient on a kill sample.
+                clipped_ratio = torch.where(
+                    mb_advantages > 0, ratio.clamp(max=1 + args.clip_coef), ratio.clamp(min=1 - args.clip_coef)
+                )
+                pg_loss = (-mb_advantages * clipped_ratio).mean()
                 # <<< ALGO
 
                 if args.clip_vloss:

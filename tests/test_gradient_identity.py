@@ -184,28 +184,37 @@ def test_inner_loop_parameters_bitwise_identical():
     assert not torch.equal(final["ppo_clip.py"]["actor_mean.0.weight"], state["actor_mean.0.weight"])
 
 
-def test_float_tie_one_ulp_outside_the_band():
-    """The one float exception (README): at w = 1+ε+ulp, −Â·w and −Â·clip(w) can round to the same
-    float32; torch.max then splits the gradient, so the clip passes half of the unclipped gradient on
-    a kill-set sample where the per-sample KL and dual forms pass zero. Nothing else differs."""
+@pytest.mark.parametrize("edge, sign", [(1 + EPS, 1), (1 + EPS, -1), (1 - EPS, -1), (1 - EPS, 1)])
+def test_float_tie_one_ulp_outside_the_band(edge, sign):
+    """One ulp outside the band, −Â·w and −Â·clip(w) can round to the same float32, and CleanRL's
+    torch.max(−Â·w, −Â·clip(w)) then splits the gradient between its tied branches: half a gradient
+    on a kill sample, half on a pass-through one. All three scripts give the exact math's gradient
+    there, bitwise the same: zero on the kill set, −Â·∇w on pass-through."""
     agent, obs, actions, old_logprob, advantages, edges = make_batch(64, torch.float32, seed=9)
-    i = next(k for k, e in edges.items() if e == 1 + EPS)  # its action is at the mean: |log π| small
+    i = next(k for k, e in edges.items() if e == edge)  # its action is at the mean: |log π| small
     newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
-    target = torch.nextafter(torch.tensor(1 + EPS), torch.tensor(2.0))
-    candidates = (newlogprob[i].detach() - math.log(1 + EPS)) * (1 + torch.arange(-512, 512) * torch.finfo().eps)
+    band_edge = torch.tensor(edge)
+    target = torch.nextafter(band_edge, torch.tensor(2.0 if edge > 1 else 0.0))  # one ulp outside
+    candidates = (newlogprob[i].detach() - math.log(edge)) * (1 + torch.arange(-512, 512) * torch.finfo().eps)
     hit = torch.nonzero(torch.exp(newlogprob[i].detach() - candidates) == target)
     old_logprob[i] = candidates[hit[0, 0]]
-    a = torch.linspace(0.5, 2.0, 20001)
-    advantages[i] = a[(-a * target) == (-a * torch.tensor(1 + EPS))][0]  # an advantage whose products tie
+    a = sign * torch.linspace(0.5, 2.0, 20001)
+    advantages[i] = a[(-a * target) == (-a * band_edge)][0]  # an advantage whose products tie
+    kill = (sign > 0) == (edge > 1)
+
+    # the hazard, computed here: CleanRL's form passes half the unclipped gradient
+    ratio = target.clone().requires_grad_()
+    cleanrl = torch.max(-advantages[i] * ratio, -advantages[i] * torch.clamp(ratio, 1 - EPS, 1 + EPS))
+    (cleanrl_grad,) = torch.autograd.grad(cleanrl, ratio)
+    assert cleanrl_grad == -0.5 * advantages[i]
+
     grads = {}
     for script in IDENTICAL[:3]:
         newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
         ns = pg_loss(script, newlogprob, old_logprob, advantages, norm_adv=False)
-        assert ns["ratio"][i] == target and ns["kill"][i]
+        assert ns["ratio"][i] == target and bool(ns["kill"][i]) == kill
         grads[script] = torch.autograd.grad(ns["pg_loss"], newlogprob)[0]
-    unclipped = -advantages[i] * target / 64  # d(−mean(Â·w))/d log π_i
-    assert grads["ppo_clip.py"][i] == 0.5 * unclipped
-    for script in IDENTICAL[1:3]:
-        assert grads[script][i] == 0
-        others = torch.arange(64) != i
-        assert torch.equal(grads[script][others], grads["ppo_clip.py"][others])
+    exact = 0.0 if kill else -advantages[i] * target / 64  # d(−mean(Â·w))/d log π_i off the kill set
+    for script in IDENTICAL[:3]:
+        assert grads[script][i] == exact
+        assert torch.equal(grads[script], grads["ppo_clip.py"])
