@@ -188,8 +188,9 @@ def test_inner_loop_parameters_bitwise_identical():
 def test_float_tie_one_ulp_outside_the_band(edge, sign):
     """One ulp outside the band, −Â·w and −Â·clip(w) can round to the same float32, and CleanRL's
     torch.max(−Â·w, −Â·clip(w)) then splits the gradient between its tied branches: half a gradient
-    on a kill sample, half on a pass-through one. All three scripts give the exact math's gradient
-    there, bitwise the same: zero on the kill set, −Â·∇w on pass-through."""
+    on a kill sample, half on a pass-through one. Every script (ppo_beta_shapes.py with its default
+    step gate) gives the exact math's gradient there, bitwise the same: zero on the kill set, −Â·∇w
+    on pass-through."""
     agent, obs, actions, old_logprob, advantages, edges = make_batch(64, torch.float32, seed=9)
     i = next(k for k, e in edges.items() if e == edge)  # its action is at the mean: |log π| small
     newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
@@ -209,12 +210,12 @@ def test_float_tie_one_ulp_outside_the_band(edge, sign):
     assert cleanrl_grad == -0.5 * advantages[i]
 
     grads = {}
-    for script in IDENTICAL[:3]:
+    for script in IDENTICAL:
         newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
         ns = pg_loss(script, newlogprob, old_logprob, advantages, norm_adv=False)
         assert ns["ratio"][i] == target and bool(ns["kill"][i]) == kill
         grads[script] = torch.autograd.grad(ns["pg_loss"], newlogprob)[0]
     exact = 0.0 if kill else -advantages[i] * target / 64  # d(−mean(Â·w))/d log π_i off the kill set
-    for script in IDENTICAL[:3]:
-        assert grads[script][i] == exact
+    for script in IDENTICAL:
+        assert grads[script][i] == exact, f"{script}: sample {i}, gradient {grads[script][i]}, exact {exact}"
         assert torch.equal(grads[script], grads["ppo_clip.py"])
