@@ -11,7 +11,9 @@ and beta_mean / kl_coef where the script logs them). Values are float32 as logge
 
 import argparse
 import csv
+import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -222,6 +224,17 @@ def with_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
     return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
+def script_versions(manifest: list[dict]) -> dict[str, list[str]]:
+    """Config → the git blob ids of its script at its runs' commits ("?" where git cannot tell):
+    one id means every run of the config ran the same code, even when the commits differ."""
+    versions = defaultdict(set)
+    for row in manifest:
+        spec = f"{row['git_commit']}:{CONFIGS[row['config']].script}" if row["config"] in CONFIGS else ""
+        blob = subprocess.run(["git", "rev-parse", "--short=10", spec], cwd=REPO, capture_output=True, text=True)
+        versions[row["config"]].add(blob.stdout.strip() if spec and blob.returncode == 0 else "?")
+    return {config: sorted(ids) for config, ids in versions.items()}
+
+
 def markdown(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
@@ -237,7 +250,8 @@ def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
     figures = plots.draw(results, runs, REFERENCE, point, interval)
 
     present = planned & runs.keys()
-    commits = sorted({(r["git_commit"][:10], r["git_dirty"]) for r in read_csv(results / "runs.csv")})
+    manifest = read_csv(results / "runs.csv")
+    commits = sorted({(r["git_commit"][:10], r["git_dirty"]) for r in manifest})
     missing = sorted(planned - runs.keys(), key=run_key)
     text = [
         "# Benchmark results",
@@ -252,6 +266,14 @@ def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
     if commits:
         code = ", ".join(f"commit {commit}" + (" (dirty tree)" if dirty == "True" else "") for commit, dirty in commits)
         text.append(f"Code: {code} (see `runs.csv`).")
+        versions = script_versions(manifest)
+        text.append(
+            "Script versions (git blob of the config's script at its runs' commits; one id: all its runs ran the same"
+            " code): " + ", ".join(f"{label(c)} `{CONFIGS[c].script if c in CONFIGS else '?'}` {' + '.join(ids)}"
+                                     for c, ids in versions.items()) + "."
+        )
+        if any(len(ids) > 1 for ids in versions.values()):
+            text.append("**Some configs mix versions of their script: compare their runs with care.**")
     text += [
         "",
         "## Scores",

@@ -3,6 +3,7 @@ with known values, written here with SummaryWriter, in the runner's layout."""
 
 import math
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -138,6 +139,32 @@ def test_readme_and_plots(made):
     for png in ("headline.png", "configs.png", "aggregate.png", "killset.png"):
         assert f"]({png})" in readme
         assert (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (results / png).stat().st_size > 10000
+
+
+def test_script_versions_name_the_code_each_config_ran(made):
+    _, results, _ = made
+    unknown = "c0ffee" * 6 + "abcd"  # the fake runs' commit: not in this repository
+    assert "Script versions (" in (results / "README.md").read_text()
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+
+    head = git("rev-parse", "HEAD")
+    manifest = [
+        {"config": "ppo_clip", "git_commit": head},
+        {"config": "ppo_clip", "git_commit": unknown},
+        {"config": "ppo_dual", "git_commit": head},
+        {"config": "ppo_dual", "git_commit": head},
+        {"config": "ppo_kl_fixed", "git_commit": head},
+        {"config": "ppo_kl_adaptive", "git_commit": head},
+    ]
+    clip, dual, kl = (git("rev-parse", "--short=10", f"HEAD:{name}") for name in ("ppo_clip.py", "ppo_dual.py", "ppo_kl.py"))
+    assert report.script_versions(manifest) == {
+        "ppo_clip": sorted([clip, "?"]),  # two versions: one unknown
+        "ppo_dual": [dual],  # two runs, one version
+        "ppo_kl_fixed": [kl],
+        "ppo_kl_adaptive": [kl],  # configs of one script share its blob
+    }
 
 
 def test_regenerated_from_csvs_alone(made, tmp_path):
