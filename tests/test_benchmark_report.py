@@ -158,7 +158,9 @@ def test_script_versions_name_the_code_each_config_ran(made):
         {"config": "ppo_kl_fixed", "git_commit": head},
         {"config": "ppo_kl_adaptive", "git_commit": head},
     ]
-    clip, dual, kl = (git("rev-parse", "--short=10", f"HEAD:{name}") for name in ("ppo_clip.py", "ppo_dual.py", "ppo_kl.py"))
+    clip, dual, kl = (
+        git("rev-parse", "--short=10", f"HEAD:{name}") for name in ("ppo_clip.py", "ppo_dual.py", "ppo_kl.py")
+    )
     assert report.script_versions(manifest) == {
         "ppo_clip": sorted([clip, "?"]),  # two versions: one unknown
         "ppo_dual": [dual],  # two runs, one version
