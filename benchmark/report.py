@@ -341,8 +341,12 @@ def update_top_readme(readme: Path, results: Path, planned: set):
     compared = [r for r in identity if "missing" not in (r[c] for c in IDENTICAL[1:])]
     same = [r for r in compared if all(r[c] == "identical" for c in IDENTICAL[1:])]
     rel = results.relative_to(readme.parent)
+    complete = present == planned
+    count = f"All {len(planned)} planned 1M-step runs are in" if complete else (
+        f"{len(present)} of the {len(planned)} planned 1M-step runs are in so far"
+    )
     section = [
-        f"{len(present)} of the {len(planned)} planned 1M-step runs are in so far (details, all plots and the"
+        f"{count} (details, all plots and the"
         f" identity table: [{rel}/README.md]({rel}/README.md)). Score: mean raw return of the episodes that ended"
         " in the last 10% of training; IQM with 95% stratified-bootstrap CI (rliable).",
         "",
@@ -357,7 +361,7 @@ def update_top_readme(readme: Path, results: Path, planned: set):
             ],
         ),
         "",
-        f"Same-seed runs of {', '.join(IDENTICAL)} compared so far: {len(compared)} env/seed pairs,"
+        f"Same-seed runs of {', '.join(IDENTICAL)} compared{'' if complete else ' so far'}: {len(compared)} env/seed pairs,"
         f" {len(same)} bitwise identical in every logged episodic return.",
     ]
     head, rest = text.split(BEGIN, 1)

@@ -195,3 +195,9 @@ def test_top_readme_section_is_rewritten_between_markers(made):
     # Hopper seeds 0 and 1 and Walker2d seed 0 have all three forms; Hopper seed 1's dual diverges
     assert "compared so far: 3 env/seed pairs, 2 bitwise identical" in text
     assert "![PPO-Clip vs per-sample KL](results/headline.png)" in text
+
+    present = planned & report.load_runs(results).keys()  # the same runs, planned as a complete set
+    report.update_top_readme(readme, results, present)
+    text = readme.read_text()
+    assert "All 15 planned 1M-step runs are in (details" in text and "so far" not in text
+    assert "compared: 3 env/seed pairs, 2 bitwise identical" in text
