@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import tyro
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
@@ -195,6 +196,25 @@ class Agent(nn.Module):
             layer_init(nn.Linear(64, act_dim), std=0.01),
         )
         self.actor_logstd = nn.Parameter(torch.zeros(1, act_dim))
+        # Each net's (weight, bias) pairs for mlp(): the same tensors, which the optimizer updates in place
+        self.critic_layers = [(m.weight, m.bias) for m in self.critic if isinstance(m, nn.Linear)]
+        self.actor_layers = [(m.weight, m.bias) for m in self.actor_mean if isinstance(m, nn.Linear)]
+
+    def value(self, x):
+        """self.critic(x), bitwise: the same ops through mlp()."""
+        return mlp(x, self.critic_layers)
+
+    def mean(self, x):
+        """self.actor_mean(x), bitwise: the same ops through mlp()."""
+        return mlp(x, self.actor_layers)
+
+
+def mlp(x, layers):
+    """Linear, tanh, Linear, tanh, Linear: the ops nn.Sequential runs, called directly. Skipping
+    nn.Module.__call__ (~5 µs a layer) halves a single-observation forward pass (~45 → ~20 µs)."""
+    for weight, bias in layers[:-1]:
+        x = torch.tanh(F.linear(x, weight, bias))
+    return F.linear(x, *layers[-1])
 
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -234,24 +254,27 @@ def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, gl
     """Fill `buf` with one rollout from the current policy; return the next observation and step.
     Autoreset is SAME_STEP: the step that ends an episode returns the reset observation, and
     info["final_obs"] holds the true final one."""
-    for step in range(buf.obs.shape[0]):
+    # NumPy views of the buffer: a row written through NumPy costs ~1 µs, through torch indexing ~3–5
+    obs, actions, rewards, dones = buf.obs.numpy(), buf.actions.numpy(), buf.rewards.numpy(), buf.dones.numpy()
+    std = agent.actor_logstd.exp()  # fixed during the rollout: one exp instead of one a step
+    next_obs = next_obs.numpy()
+    for step in range(len(obs)):
         global_step += envs.num_envs
-        buf.obs[step] = next_obs
-        mean = agent.actor_mean(next_obs)
-        action = mean + agent.actor_logstd.exp() * torch.randn_like(mean)
-        buf.actions[step] = action
+        obs[step] = next_obs
+        mean = agent.mean(torch.from_numpy(next_obs))
+        action = (mean + std * torch.randn_like(mean)).numpy()
+        actions[step] = action
 
-        next_obs, reward, terminations, truncations, infos = envs.step(action.numpy())
-        next_obs = torch.from_numpy(next_obs)
-        buf.rewards[step] = torch.from_numpy(reward)
-        buf.dones[step] = torch.from_numpy(terminations | truncations)
+        next_obs, reward, terminations, truncations, infos = envs.step(action)
+        rewards[step] = reward
+        dones[step] = terminations | truncations
         if "final_obs" in infos:
             # A truncated episode did not end in the MDP: bootstrap r + γ·V(s_final) from the true
             # final observation (already normalized by the env's own wrapper). A termination gets none.
             trunc = np.flatnonzero(truncations & ~terminations)
             if trunc.size:
                 final_obs = torch.from_numpy(np.stack(infos["final_obs"][trunc]))
-                buf.rewards[step, trunc] += gamma * agent.critic(final_obs).flatten()
+                buf.rewards[step, trunc] += gamma * agent.value(final_obs).flatten()
             final = infos["final_info"]
             for i in np.flatnonzero(final.get("_episode", [])):
                 episodic_return = float(final["episode"]["r"][i])
@@ -261,18 +284,17 @@ def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, gl
 
     # The policy is fixed during the rollout, so its log-probs and values can wait for one batched
     # pass over all 2048 observations: ~2 µs a step instead of ~30 for single-row forward passes.
-    obs = buf.obs.flatten(0, 1)
-    mean = agent.actor_mean(obs)
-    buf.logprobs.view(-1)[:] = gaussian_log_prob(buf.actions.flatten(0, 1), mean, agent.actor_logstd)
-    buf.values.view(-1)[:] = agent.critic(obs).flatten()
-    return next_obs, global_step
+    b_obs = buf.obs.flatten(0, 1)
+    buf.logprobs.view(-1)[:] = gaussian_log_prob(buf.actions.flatten(0, 1), agent.mean(b_obs), agent.actor_logstd)
+    buf.values.view(-1)[:] = agent.value(b_obs).flatten()
+    return torch.from_numpy(next_obs), global_step
 
 
 @torch.inference_mode()
 def compute_advantages(buf: Rollout, agent: Agent, next_obs, gamma: float, gae_lambda: float):
     """GAE(λ) (Schulman et al. 2016, eq. 16). `dones` cut the bootstrap at episode ends; truncated
     episodes carry theirs in the reward. The loop runs on NumPy views: ~10x cheaper than torch ops."""
-    next_value = agent.critic(next_obs).flatten().numpy()
+    next_value = agent.value(next_obs).flatten().numpy()
     rewards, dones, values = buf.rewards.numpy(), buf.dones.numpy(), buf.values.numpy()
     advantages = np.zeros_like(rewards)
     lastgaelam = 0.0
@@ -316,7 +338,7 @@ def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, 
     returns = []
     while len(returns) < episodes:
         with torch.inference_mode():
-            action = agent.actor_mean(torch.from_numpy(obs)).numpy()
+            action = agent.mean(torch.from_numpy(obs)).numpy()
         obs, _, terminated, truncated, info = env.step(action)
         if terminated or truncated:
             returns.append(float(info["episode"]["r"]))
@@ -404,23 +426,27 @@ def main():
 
         # >>> ALGO: the old policy's action means, for the closed-form KL
         with torch.no_grad():
-            b_old_mean = agent.actor_mean(b_obs)
+            b_old_mean = agent.mean(b_obs)
         old_logstd = agent.actor_logstd.detach().clone()
         # <<< ALGO
         stats = defaultdict(float)  # sums over minibatches of per-minibatch diagnostics
         n_minibatches = args.update_epochs * args.num_minibatches
         for epoch in range(args.update_epochs):
             b_inds = torch.randperm(batch_size)
+            # One shuffled copy per epoch; its minibatches are then slices (views), not 8 gathers each
+            e_obs, e_actions, e_logprobs, e_advantages, e_returns, e_values = (
+                x[b_inds] for x in (b_obs, b_actions, b_logprobs, b_advantages, b_returns, b_values)
+            )
             for start in range(0, batch_size, minibatch_size):
-                mb_inds = b_inds[start : start + minibatch_size]
-                mb_obs = b_obs[mb_inds]
-                mean = agent.actor_mean(mb_obs)
-                newlogprob = gaussian_log_prob(b_actions[mb_inds], mean, agent.actor_logstd)
-                newvalue = agent.critic(mb_obs).flatten()
-                logratio = newlogprob - b_logprobs[mb_inds]
+                mb = slice(start, start + minibatch_size)
+                mb_obs, mb_returns, mb_values = e_obs[mb], e_returns[mb], e_values[mb]
+                mean = agent.mean(mb_obs)
+                newlogprob = gaussian_log_prob(e_actions[mb], mean, agent.actor_logstd)
+                newvalue = agent.value(mb_obs).flatten()
+                logratio = newlogprob - e_logprobs[mb]
                 ratio = logratio.exp()
 
-                mb_advantages = b_advantages[mb_inds]
+                mb_advantages = e_advantages[mb]
                 if args.norm_adv:
                     mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
 
@@ -433,7 +459,7 @@ def main():
 
                 # >>> ALGO: scalar-β KL surrogate, L = −mean(Â·w) + β·KL(π_old‖π_θ)
                 if args.kl_estimator == "analytic":
-                    kl = gaussian_kl(b_old_mean[mb_inds], old_logstd, mean, agent.actor_logstd).mean()
+                    kl = gaussian_kl(b_old_mean[b_inds[mb]], old_logstd, mean, agent.actor_logstd).mean()
                 else:
                     kl = (-logratio).mean()
                 pg_loss = (-mb_advantages * ratio).mean() + kl_coef * kl
@@ -441,14 +467,12 @@ def main():
                 # <<< ALGO
 
                 if args.clip_vloss:
-                    v_loss_unclipped = (newvalue - b_returns[mb_inds]) ** 2
-                    v_clipped = b_values[mb_inds] + torch.clamp(
-                        newvalue - b_values[mb_inds], -args.clip_coef, args.clip_coef
-                    )
-                    v_loss_clipped = (v_clipped - b_returns[mb_inds]) ** 2
+                    v_loss_unclipped = (newvalue - mb_returns) ** 2
+                    v_clipped = mb_values + torch.clamp(newvalue - mb_values, -args.clip_coef, args.clip_coef)
+                    v_loss_clipped = (v_clipped - mb_returns) ** 2
                     v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
                 else:
-                    v_loss = 0.5 * ((newvalue - b_returns[mb_inds]) ** 2).mean()
+                    v_loss = 0.5 * ((newvalue - mb_returns) ** 2).mean()
                 # state-independent std: the entropy of N(μ, σ²) is the same for every sample
                 entropy_loss = (0.5 + LOG_SQRT_2PI + agent.actor_logstd).sum()
                 loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
@@ -475,7 +499,7 @@ def main():
 
         # >>> ALGO: measure d = KL(π_old‖π_θ) over the batch; adapt β (Schulman et al. 2017, §4)
         with torch.no_grad():
-            new_mean = agent.actor_mean(b_obs)
+            new_mean = agent.mean(b_obs)
             if args.kl_estimator == "analytic":
                 d = gaussian_kl(b_old_mean, old_logstd, new_mean, agent.actor_logstd).mean().item()
             else:
