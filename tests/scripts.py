@@ -64,7 +64,7 @@ def strip_regions(text):
 def surrogate_source(script):
     """The script's own lines from the ratio to the end of its surrogate region, dedented."""
     text = source(script)
-    start = text.index("                logratio = newlogprob - b_logprobs[mb_inds]\n")
+    start = text.index("                logratio = newlogprob - e_logprobs[mb]\n")
     end = text.index("# <<< ALGO\n", start) + len("# <<< ALGO\n")
     return "\n".join(line[16:] for line in text[start:end].splitlines()) + "\n"
 

@@ -25,9 +25,10 @@ def pg_loss(script, newlogprob, old_logprob, advantages, buf=None, **args):
     namespace = {
         **vars(load_script(script)),
         "newlogprob": newlogprob,
-        "b_logprobs": old_logprob,
-        "b_advantages": advantages,
-        "mb_inds": torch.arange(len(advantages)),
+        "e_logprobs": old_logprob,  # the epoch's shuffled copy; the minibatch `mb` is all of it
+        "e_advantages": advantages,
+        "mb": slice(None),
+        "b_inds": torch.arange(len(advantages)),
         "args": SimpleNamespace(**{**DEFAULTS, **args}),
         "stats": defaultdict(float),
         "buf": buf,  # the rollout, read by ppo_beta_shapes.py's position multiplier
