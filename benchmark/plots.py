@@ -53,9 +53,23 @@ def curves(path, runs, configs, column, ylabel, reference=None):
     plt.close(fig)
 
 
-def draw(results, runs, reference, point, interval):
-    """Write the PNGs into results; return [(file name, title)] of those written."""
-    configs = list(dict.fromkeys(c for _, c, _ in runs))
+def intervals(path, point, interval):
+    """rliable's interval plot of normalized IQM and mean per config."""
+    fig, _ = plot_utils.plot_interval_estimates(
+        {label(c): p for c, p in point.items()},
+        {label(c): i for c, i in interval.items()},
+        metric_names=["IQM", "Mean"],
+        xlabel="score / PPO-Clip mean score",
+        row_height=0.6,
+        xlabel_y_coordinate=-0.6 / len(point),
+    )
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def draw(results, runs, reference, point, interval, configs):
+    """Write the main grid's PNGs (`configs` of `runs`) into results; return [(file name, title)] of those written."""
+    runs = {key: series for key, series in runs.items() if key[1] in configs}
     figures = []
     if runs:
         figures.append(("headline.png", "PPO-Clip vs per-sample KL: episodic return, mean ± std over seeds"))
@@ -66,15 +80,18 @@ def draw(results, runs, reference, point, interval):
         figures.append(("killset.png", "Kill-set fraction per update (mean over minibatches), mean ± std over seeds"))
         curves(results / figures[-1][0], runs, configs, "kill_frac", "kill-set fraction")
     if point:
-        fig, _ = plot_utils.plot_interval_estimates(
-            {label(c): p for c, p in point.items()},
-            {label(c): i for c, i in interval.items()},
-            metric_names=["IQM", "Mean"],
-            xlabel="score / PPO-Clip mean score",
-            row_height=0.6,
-            xlabel_y_coordinate=-0.6 / len(point),
-        )
         figures.append(("aggregate.png", "Aggregate over envs: normalized score, 95% stratified-bootstrap CIs"))
-        fig.savefig(results / figures[-1][0], dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        intervals(results / figures[-1][0], point, interval)
+    return figures
+
+
+def draw_beta_slice(results, runs, configs, point, interval):
+    """The β_t slice beside PPO-Clip: returns, kill-set fraction, normalized aggregate."""
+    figures = [("beta.png", "β_t knob beside PPO-Clip: episodic return, mean ± std over seeds")]
+    curves(results / figures[-1][0], runs, configs, "episodic_return", "episodic return")
+    figures.append(("beta_killset.png", "β_t knob beside PPO-Clip: kill-set fraction per update, mean ± std over seeds"))
+    curves(results / figures[-1][0], runs, configs, "kill_frac", "kill-set fraction")
+    if point:
+        figures.append(("beta_aggregate.png", "β_t knob beside PPO-Clip: normalized score, 95% stratified-bootstrap CIs"))
+        intervals(results / figures[-1][0], point, interval)
     return figures

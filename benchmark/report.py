@@ -40,6 +40,9 @@ MANIFEST = ["env", "config", "seed", "total_timesteps", "wall_time_s", "git_comm
 MANIFEST += ["python", "torch", "gymnasium", "mujoco", "numpy"]
 LAST_FRACTION = 0.1  # a run's score: mean return of the episodes that ended in its last 10% of steps
 IDENTICAL = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual"]  # one gradient, three surrogates
+# The β_t knob (issue #6): configs of ppo_beta_shapes.py, run on fewer envs than the main grid. They get their
+# own section beside PPO-Clip, so that the main aggregate keeps every env of the main grid.
+BETA_SLICE = [name for name, config in CONFIGS.items() if config.script == "ppo_beta_shapes.py"]
 # CleanRL ppo_continuous_action.py at 1M steps, 3 seeds, mean ± std of the episodic return
 # (openrlbenchmark, tag pr-424). No Ant-v4 figure is published there.
 REFERENCE_SOURCE = "https://docs.cleanrl.dev/rl-algorithms/ppo/#ppo_continuous_actionpy"
@@ -168,12 +171,14 @@ def score_table(runs: dict, reps: int) -> list[dict]:
     return rows
 
 
-def aggregate(runs: dict, table: list[dict], reps: int):
-    """Scores normalized per env by that env's PPO-Clip mean; the envs on which every config has runs,
-    the seeds a config has on all of them. Returns (envs, {config: seeds × envs matrix}, point, interval)."""
+def aggregate(runs: dict, table: list[dict], reps: int, configs=None):
+    """Scores normalized per env by that env's PPO-Clip mean; the envs on which every config (of `configs`,
+    default all in the table) has runs, the seeds a config has on all of them.
+    Returns (envs, {config: seeds × envs matrix}, point, interval)."""
     clip = {row["env"]: row["mean"] for row in table if row["config"] == "ppo_clip" and row["mean"] != 0}
     cells = {(row["env"], row["config"]) for row in table}
-    configs = dict.fromkeys(row["config"] for row in table)
+    present = dict.fromkeys(row["config"] for row in table)
+    configs = [c for c in present if configs is None or c in configs]
     envs = [env for env in clip if all((env, c) in cells for c in configs)]
     if not envs:
         return envs, {}, {}, {}
@@ -240,14 +245,73 @@ def markdown(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
 
 
+def score_markdown(rows: list[dict]) -> str:
+    """Score table rows (as in scores.csv) as markdown."""
+    return markdown(
+        ["env", "config", "n", "mean ± std", "IQM [95% CI]"],
+        [
+            [r["env"], label(r["config"]), r["n"], pm(float(r["mean"]), float(r["std"])),
+             with_ci(float(r["iqm"]), float(r["iqm_lo"]), float(r["iqm_hi"]))]
+            for r in rows
+        ],
+    )
+
+
+def aggregate_markdown(matrices: dict, point: dict, interval: dict) -> str:
+    """Normalized IQM and mean with their CIs per config, as markdown."""
+    return markdown(
+        ["config", "n seeds", "IQM [95% CI]", "mean [95% CI]"],
+        [
+            [label(c), len(m), *(with_ci(point[c][i], *interval[c][:, i], digits=3) for i in (0, 1))]
+            for c, m in matrices.items()
+        ],
+    )
+
+
+def beta_slice(runs: dict, table: list[dict], reps: int) -> dict:
+    """The β_t configs beside PPO-Clip on the envs where the slice has runs; {} if it has none."""
+    configs = [c for c in ["ppo_clip", *BETA_SLICE] if any(row["config"] == c for row in table)]
+    envs = sorted({row["env"] for row in table if row["config"] in BETA_SLICE})
+    if configs == ["ppo_clip"] or not envs:
+        return {}
+    rows = [row for row in table if row["env"] in envs and row["config"] in configs]
+    agg_envs, matrices, point, interval = aggregate(runs, rows, reps, configs)
+    slice_runs = {key: series for key, series in runs.items() if key[0] in envs and key[1] in configs}
+    return dict(configs=configs, envs=envs, rows=rows, agg_envs=agg_envs, matrices=matrices, point=point,
+                interval=interval, runs=slice_runs)
+
+
+def beta_section(beta: dict) -> list[str]:
+    """The results README's section on the β_t slice."""
+    return [
+        "## The β_t knob beside PPO-Clip",
+        "",
+        "`ppo_beta_shapes.py` configs (" + ", ".join(f"`{c}`: {label(c)}" for c in beta["configs"][1:]) + ") on "
+        + ", ".join(beta["envs"]) + ", with the PPO-Clip runs of the same envs and seeds from the main grid. Scores as"
+        " above.",
+        "",
+        score_markdown(beta["rows"]),
+        "",
+        "Normalized by the PPO-Clip mean score per env, over the envs on which every one of these configs has runs"
+        f" ({', '.join(beta['agg_envs']) or 'none'}); IQM and mean with 95% stratified-bootstrap CIs (rliable).",
+        "",
+        aggregate_markdown(beta["matrices"], beta["point"], beta["interval"]),
+        "",
+    ]
+
+
 def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
     runs = load_runs(results)
     table = score_table(runs, reps)
-    envs, matrices, point, interval = aggregate(runs, table, reps)
+    main_configs = [c for c in dict.fromkeys(row["config"] for row in table) if c not in BETA_SLICE]
+    envs, matrices, point, interval = aggregate(runs, table, reps, main_configs)
+    beta = beta_slice(runs, table, reps)
     identity = identity_table(runs)
     write_csv(results / "scores.csv", ["env", "config", "n", "mean", "std", "iqm", "iqm_lo", "iqm_hi"], table)
     write_csv(results / "identity.csv", ["env", "seed", "episodes", *IDENTICAL[1:]], identity)
-    figures = plots.draw(results, runs, REFERENCE, point, interval)
+    figures = plots.draw(results, runs, REFERENCE, point, interval, main_configs)
+    if beta:
+        figures += plots.draw_beta_slice(results, beta["runs"], beta["configs"], beta["point"], beta["interval"])
 
     present = planned & runs.keys()
     manifest = read_csv(results / "runs.csv")
@@ -282,13 +346,7 @@ def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
         " training steps. Per env and config: n seeds, mean ± std (sample std) over seeds, and the IQM with its 95%"
         f" stratified-bootstrap CI (rliable, {reps} reps).",
         "",
-        markdown(
-            ["env", "config", "n", "mean ± std", "IQM [95% CI]"],
-            [
-                [r["env"], label(r["config"]), r["n"], pm(r["mean"], r["std"]), with_ci(r["iqm"], r["iqm_lo"], r["iqm_hi"])]
-                for r in table
-            ],
-        ),
+        score_markdown(table),
         "",
         "Reference lines in the plots: CleanRL `ppo_continuous_action.py`, 1M steps, 3 seeds, openrlbenchmark"
         f" ({REFERENCE_SOURCE}):",
@@ -303,14 +361,9 @@ def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
         f" every config has runs ({', '.join(envs) or 'none'}) and the seeds a config has on all of them; IQM and mean"
         " with 95% stratified-bootstrap CIs (rliable).",
         "",
-        markdown(
-            ["config", "n seeds", "IQM [95% CI]", "mean [95% CI]"],
-            [
-                [label(c), len(m), *(with_ci(point[c][i], *interval[c][:, i], digits=3) for i in (0, 1))]
-                for c, m in matrices.items()
-            ],
-        ),
+        aggregate_markdown(matrices, point, interval),
         "",
+        *(beta_section(beta) if beta else []),
         "## Identity of the three forms of the clip gradient",
         "",
         "Are the logged episodic returns (steps and values) of `ppo_per_sample_kl` and `ppo_dual` bitwise those of"
@@ -352,14 +405,7 @@ def update_top_readme(readme: Path, results: Path, planned: set):
         "",
         f"![PPO-Clip vs per-sample KL]({rel}/headline.png)",
         "",
-        markdown(
-            ["env", "config", "n", "mean ± std", "IQM [95% CI]"],
-            [
-                [r["env"], label(r["config"]), r["n"], pm(float(r["mean"]), float(r["std"])),
-                 with_ci(float(r["iqm"]), float(r["iqm_lo"]), float(r["iqm_hi"]))]
-                for r in scores
-            ],
-        ),
+        score_markdown(scores),
         "",
         f"Same-seed runs of {', '.join(IDENTICAL)} compared{'' if complete else ' so far'}: {len(compared)} env/seed pairs,"
         f" {len(same)} bitwise identical in every logged episodic return.",

@@ -201,3 +201,37 @@ def test_top_readme_section_is_rewritten_between_markers(made):
     text = readme.read_text()
     assert "All 15 planned 1M-step runs are in (details" in text and "so far" not in text
     assert "compared: 3 env/seed pairs, 2 bitwise identical" in text
+
+
+def test_beta_slice_beside_clip_leaves_the_main_aggregate_alone(tmp_path):
+    """β_t configs on fewer envs: their own section and figures beside PPO-Clip, on their envs; the main
+    aggregate still covers every env of the main grid."""
+    runs, results, suite = tmp_path / "runs", tmp_path / "results", tmp_path / "suite.toml"
+    suite.write_text(SUITE + '[phases.beta]\nenvs = ["Hopper-v4"]\nconfigs = ["beta_sigmoid", "beta_asym"]\n')
+    for env in ENVS:
+        for config in ("ppo_clip", "ppo_kl_fixed"):
+            for seed in SEEDS:
+                write_run(runs, env, config, seed)
+    for config in ("beta_sigmoid", "beta_asym"):
+        for seed in SEEDS:
+            write_run(runs, "Hopper-v4", config, seed)
+    argv = ["--runs", str(runs), "--results", str(results), "--suite", str(suite), "--reps", "200"]
+    assert report.main(argv + ["--phase", "main", "beta"]) == 0
+    readme = (results / "README.md").read_text()
+    assert "**12 of the 20 planned runs are present**" in readme  # main: 4 configs × 2 envs × 2 seeds, beta: 4
+    main_agg = readme.split("## Aggregate over envs")[1].split("##")[0]
+    assert "(Hopper-v4, Walker2d-v4)" in main_agg and "β_t" not in main_agg
+    assert "| PPO-Clip | 2 |" in main_agg and "| KL, fixed β=1 | 2 |" in main_agg
+    beta = readme.split("## The β_t knob beside PPO-Clip")[1].split("## Identity")[0]
+    # Hopper: PPO-Clip 159.75 (seeds 109.75, 209.75) and the β configs score as PPO-Clip (base() is config-free)
+    assert "| Hopper-v4 | PPO-Clip | 2 | 159.8 ± 70.7 |" in beta and "| Hopper-v4 | β_t sigmoid, s=0.05 | 2 |" in beta
+    assert "Walker2d-v4 |" not in beta and "KL, fixed" not in beta
+    assert "(Hopper-v4); IQM and mean" in beta and "| β_t step, ε 0.2/0.28 | 2 | 1.000 [" in beta
+    for png in ("beta.png", "beta_killset.png", "beta_aggregate.png"):
+        assert f"]({png})" in readme and (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_beta_section_without_beta_runs(made):
+    _, results, _ = made
+    readme = (results / "README.md").read_text()
+    assert "β_t knob" not in readme and not (results / "beta.png").exists()
