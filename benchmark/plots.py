@@ -89,9 +89,11 @@ def draw_beta_slice(results, runs, configs, point, interval):
     """The β_t slice beside PPO-Clip: returns, kill-set fraction, normalized aggregate."""
     figures = [("beta.png", "β_t knob beside PPO-Clip: episodic return, mean ± std over seeds")]
     curves(results / figures[-1][0], runs, configs, "episodic_return", "episodic return")
-    figures.append(("beta_killset.png", "β_t knob beside PPO-Clip: kill-set fraction per update, mean ± std over seeds"))
+    title = "β_t knob beside PPO-Clip: kill-set fraction per update, mean ± std over seeds"
+    figures.append(("beta_killset.png", title))
     curves(results / figures[-1][0], runs, configs, "kill_frac", "kill-set fraction")
     if point:
-        figures.append(("beta_aggregate.png", "β_t knob beside PPO-Clip: normalized score, 95% stratified-bootstrap CIs"))
+        title = "β_t knob beside PPO-Clip: normalized score, 95% stratified-bootstrap CIs"
+        figures.append(("beta_aggregate.png", title))
         intervals(results / figures[-1][0], point, interval)
     return figures

@@ -358,8 +358,8 @@ def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
         "## Aggregate over envs",
         "",
         "Scores divided by the PPO-Clip mean score on the same env (so PPO-Clip's mean is 1), over the envs on which"
-        f" every config has runs ({', '.join(envs) or 'none'}) and the seeds a config has on all of them; IQM and mean"
-        " with 95% stratified-bootstrap CIs (rliable).",
+        f" every config of the main grid has runs ({', '.join(envs) or 'none'}) and the seeds a config has on all of"
+        " them; IQM and mean with 95% stratified-bootstrap CIs (rliable).",
         "",
         aggregate_markdown(matrices, point, interval),
         "",
@@ -408,7 +408,8 @@ def update_top_readme(readme: Path, results: Path, planned: set):
         "",
         score_markdown(scores),
         "",
-        f"Same-seed runs of {', '.join(IDENTICAL)} compared{'' if identity_complete else ' so far'}: {len(compared)} env/seed pairs,"
+        f"Same-seed runs of {', '.join(IDENTICAL)} compared{'' if identity_complete else ' so far'}:"
+        f" {len(compared)} env/seed pairs,"
         f" {len(same)} bitwise identical in every logged episodic return.",
     ]
     head, rest = text.split(BEGIN, 1)
