@@ -78,3 +78,10 @@ def scalars(run_dir):
     acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     acc.Reload()
     return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def hunks(a, b):
+    """The output of `diff -u a b` (GNU diffutils) without its two file-header lines."""
+    proc = subprocess.run(["diff", "-u", a, b], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr  # 1: the files differ
+    return "\n".join(proc.stdout.splitlines()[2:])

@@ -11,9 +11,8 @@ import pytest
 from scripts import REPO
 from torch.utils.tensorboard import SummaryWriter
 
-sys.path.insert(0, str(REPO))  # the benchmark package lives at the repo root
-from benchmark import report  # noqa: E402
-from benchmark.job import write_json  # noqa: E402
+from benchmark import report
+from benchmark.job import write_json
 
 ENVS, SEEDS = ["Hopper-v4", "Walker2d-v4"], [0, 1]
 CONFIGS = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed"]

@@ -11,10 +11,9 @@ import time
 import pytest
 from scripts import REPO
 
-sys.path.insert(0, str(REPO))  # the benchmark package lives at the repo root
-from benchmark import report, run  # noqa: E402
-from benchmark.configs import CONFIGS, Config  # noqa: E402
-from benchmark.job import read_json  # noqa: E402
+from benchmark import report, run
+from benchmark.configs import CONFIGS, Config
+from benchmark.job import read_json
 
 # Two updates of 256 steps: about 3 s a run, most of it imports.
 TINY = ["--total-timesteps", "512", "--", "--num-steps", "256", "--num-minibatches", "4", "--update-epochs", "1"]

@@ -2,9 +2,10 @@
 stay in [0, 1] and tend to the step as their width shrinks, bad knob values get one line."""
 
 import pytest
+import short_envs
 import torch
 from scripts import load_script, run_script
-from test_gradient_identity import EPS, assert_same_gradients, clip_script, make_batch, pg_loss
+from identity import EPS, assert_same_gradients, clip_script, make_batch, pg_loss
 
 SCRIPT = "ppo_beta_shapes.py"
 shapes = load_script(SCRIPT)
@@ -68,16 +69,14 @@ def test_position_multiplier_scales_the_gate():
 
 
 def test_episode_step_counts_within_episodes():
-    import test_rollout  # registers the short-episode Hopper ids
-
     torch.manual_seed(0)
-    envs = test_rollout.make_envs()
+    envs = short_envs.make_envs()
     agent = shapes.Agent(11, 3)
     buf = shapes.Rollout.zeros(64, 2, 11, 3)
     next_obs = torch.from_numpy(envs.reset(seed=1)[0])
     for _ in range(2):  # the count carries across rollouts
         first = buf.episode_step[-1] + 1, buf.dones[-1]
-        next_obs, _ = shapes.collect_rollout(envs, agent, next_obs, buf, 0.99, 0, test_rollout.NullWriter())
+        next_obs, _ = shapes.collect_rollout(envs, agent, next_obs, buf, 0.99, 0, short_envs.NullWriter())
         expected = torch.zeros(64, 2)
         expected[0] = first[0] * (1 - first[1])
         for t in range(1, 64):

@@ -3,10 +3,9 @@ is ppo_clip.py byte for byte; the teaching diffs stay small; the README shows th
 
 import difflib
 import re
-import subprocess
 
 import pytest
-from scripts import REPO, SCRIPTS, source, strip_docstring, strip_regions
+from scripts import REPO, SCRIPTS, hunks, source, strip_docstring, strip_regions
 
 MARKERS = re.compile(r"#\s*(>>>|<<<)")
 
@@ -41,13 +40,6 @@ def changed_lines(a, b):
 @pytest.mark.parametrize("script", ["ppo_per_sample_kl.py", "ppo_dual.py"])
 def test_teaching_diff_is_small(script):
     assert changed_lines("ppo_clip.py", script) <= 40
-
-
-def hunks(a, b):
-    """The output of `diff -u a b` (GNU diffutils) without its two file-header lines."""
-    proc = subprocess.run(["diff", "-u", a, b], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 1, proc.stderr  # 1: the files differ
-    return "\n".join(proc.stdout.splitlines()[2:])
 
 
 @pytest.mark.parametrize("script", ["ppo_per_sample_kl.py", "ppo_dual.py"])

@@ -10,8 +10,7 @@ import pytest
 from scripts import REPO
 from torch import nn
 
-sys.path.insert(0, str(REPO))  # the benchmark package lives at the repo root
-from benchmark import speed  # noqa: E402
+from benchmark import speed
 
 
 def speed_cli(*flags, out):
