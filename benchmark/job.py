@@ -20,12 +20,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
+from benchmark.common import REPO, package_versions
 from benchmark.configs import CONFIGS
 
-REPO = Path(__file__).resolve().parents[1]
 META, LOG, TB, DONE, FAILED = "meta.json", "log.txt", "tb", "done.json", "failed.json"
 
 
@@ -89,8 +88,7 @@ def last_line(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
-def package_versions() -> dict:
-    return {"python": platform.python_version(), **{p: version(p) for p in ("torch", "gymnasium", "mujoco", "numpy")}}
+PACKAGES = ["torch", "gymnasium", "mujoco", "numpy"]  # recorded in each run's meta.json
 
 
 # The local backend stops its runs from the main thread: it sets _STOP and kills the live scripts.
@@ -121,7 +119,7 @@ def run_one(run: Run, provenance: dict) -> dict:
             "command": shlex.join(command),
             "host": platform.node(),
             "launched_at": time.time(),
-            "versions": package_versions(),
+            "versions": package_versions(PACKAGES),
             **provenance,  # git commit and dirty flag, the runner's command line
         },
     )

@@ -11,10 +11,11 @@ and beta_mean / kl_coef where the script logs them). Values are float32 as logge
 
 import argparse
 import csv
-import subprocess
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple, Optional
 
 import numpy as np
 from rliable import library as rly
@@ -22,11 +23,11 @@ from rliable import metrics
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from benchmark import plots
+from benchmark.common import REPO, RESULTS, RUNS, SUITE, fail, git, markdown_table
 from benchmark.configs import CONFIGS, label
-from benchmark.job import DONE, META, REPO, TB, read_json
-from benchmark.run import OUT, SUITE, load_phase
+from benchmark.job import DONE, META, TB, read_json
+from benchmark.run import load_phase
 
-RESULTS = REPO / "benchmark" / "results"
 RETURN = "episodic_return"
 TAGS = {  # CSV column → TensorBoard tag
     RETURN: "charts/episodic_return",
@@ -40,7 +41,7 @@ MANIFEST = ["env", "config", "seed", "total_timesteps", "wall_time_s", "git_comm
 MANIFEST += ["python", "torch", "gymnasium", "mujoco", "numpy"]
 LAST_FRACTION = 0.1  # a run's score: mean return of the episodes that ended in its last 10% of steps
 IDENTICAL = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual"]  # one gradient, three surrogates
-# The β_t knob (issue #6): configs of ppo_beta_shapes.py, run on fewer envs than the main grid. They get their
+# The β_t knob: configs of ppo_beta_shapes.py, run on fewer envs than the main grid. They get their
 # own section beside PPO-Clip, so that the main aggregate keeps every env of the main grid.
 BETA_SLICE = [name for name, config in CONFIGS.items() if config.script == "ppo_beta_shapes.py"]
 # CleanRL ppo_continuous_action.py at 1M steps, 3 seeds, mean ± std of the episodic return
@@ -108,7 +109,7 @@ def write_csv(path: Path, columns: list[str], rows: list[dict]):
         writer.writerows(rows)
 
 
-# ---- step 2: CSVs → tables and plots ----
+# ---- step 2, computing: CSVs → scores, aggregates, identity ----
 
 
 def run_key(key):
@@ -171,17 +172,26 @@ def score_table(runs: dict, reps: int) -> list[dict]:
     return rows
 
 
-def aggregate(runs: dict, table: list[dict], reps: int, configs=None):
-    """Scores normalized per env by that env's PPO-Clip mean; the envs on which every config (of `configs`,
-    default all in the table) has runs, the seeds a config has on all of them.
-    Returns (envs, {config: seeds × envs matrix}, point, interval)."""
+class Aggregate(NamedTuple):
+    """Scores normalized per env by that env's PPO-Clip mean: the envs covered, {config: seeds × envs matrix},
+    and per config rliable's point estimates and 95% CIs of [IQM, mean]."""
+
+    envs: list[str]
+    matrices: dict
+    point: dict
+    interval: dict
+
+
+def aggregate(runs: dict, table: list[dict], reps: int, configs=None) -> Aggregate:
+    """Over the envs on which every config (of `configs`, default all in the table) has runs, the seeds a
+    config has on all of them."""
     clip = {row["env"]: row["mean"] for row in table if row["config"] == "ppo_clip" and row["mean"] != 0}
     cells = {(row["env"], row["config"]) for row in table}
     present = dict.fromkeys(row["config"] for row in table)
     configs = [c for c in present if configs is None or c in configs]
     envs = [env for env in clip if all((env, c) in cells for c in configs)]
     if not envs:
-        return envs, {}, {}, {}
+        return Aggregate(envs, {}, {}, {})
     matrices = {}
     for config in configs:
         scored = {(e, c, s) for (e, c, s), series in runs.items() if c == config and not np.isnan(score(series))}
@@ -189,7 +199,7 @@ def aggregate(runs: dict, table: list[dict], reps: int, configs=None):
         if common:
             matrices[config] = np.array([[score(runs[env, config, s]) / clip[env] for env in envs] for s in common])
     point, interval = iqm_with_ci(matrices, reps, funcs=(metrics.aggregate_iqm, metrics.aggregate_mean))
-    return envs, matrices, point, interval
+    return Aggregate(envs, matrices, point, interval)
 
 
 def first_divergence(a: tuple, b: tuple):
@@ -221,6 +231,88 @@ def identity_table(runs: dict) -> list[dict]:
     return rows
 
 
+def script_versions(manifest: list[dict]) -> dict[str, list[str]]:
+    """Config → the git blob ids of its script at its runs' commits ("?" where git cannot tell):
+    one id means every run of the config ran the same code, even when the commits differ."""
+    versions = defaultdict(set)
+    for row in manifest:
+        blob = None
+        if row["config"] in CONFIGS:
+            blob = git("rev-parse", "--short=10", f"{row['git_commit']}:{CONFIGS[row['config']].script}")
+        versions[row["config"]].add(blob or "?")
+    return {config: sorted(ids) for config, ids in versions.items()}
+
+
+@dataclass
+class Section:
+    """Configs compared on the same envs: their score rows, their runs (for the figures), their aggregate."""
+
+    configs: list[str]
+    envs: list[str]
+    rows: list[dict]
+    runs: dict
+    agg: Aggregate
+
+
+def beta_slice(runs: dict, table: list[dict], reps: int) -> Optional[Section]:
+    """The β_t configs beside PPO-Clip on the envs where the slice has runs; None if it has none."""
+    configs = [c for c in ["ppo_clip", *BETA_SLICE] if any(row["config"] == c for row in table)]
+    envs = sorted({row["env"] for row in table if row["config"] in BETA_SLICE})
+    if configs == ["ppo_clip"] or not envs:
+        return None
+    rows = [row for row in table if row["env"] in envs and row["config"] in configs]
+    slice_runs = {key: series for key, series in runs.items() if key[0] in envs and key[1] in configs}
+    return Section(configs, envs, rows, slice_runs, aggregate(runs, rows, reps, configs))
+
+
+@dataclass
+class Summary:
+    """What the report says, computed from the CSVs and runs.csv; `write` renders it."""
+
+    runs: dict  # {(env, config, seed): series}, as load_runs gives them
+    table: list[dict]  # the score table: every env × config with a scored run
+    main: Section  # the main grid
+    beta: Optional[Section]  # the β_t slice, None without runs
+    identity: list[dict]
+    planned: set  # {(env, config, seed)}
+    plan_name: str
+    manifest: list[dict]  # runs.csv
+    versions: dict[str, list[str]]  # config → script blobs
+    reps: int
+
+    @property
+    def present(self) -> set:
+        return self.planned & self.runs.keys()
+
+
+def compute(runs: dict, manifest: list[dict], planned: set, plan_name: str, reps: int) -> Summary:
+    table = score_table(runs, reps)
+    main_configs = [c for c in dict.fromkeys(row["config"] for row in table) if c not in BETA_SLICE]
+    main_runs = {key: series for key, series in runs.items() if key[1] in main_configs}
+    main = Section(
+        main_configs,
+        list(dict.fromkeys(env for env, _, _ in main_runs)),
+        [row for row in table if row["config"] in main_configs],
+        main_runs,
+        aggregate(runs, table, reps, main_configs),
+    )
+    return Summary(
+        runs=runs,
+        table=table,
+        main=main,
+        beta=beta_slice(runs, table, reps),
+        identity=identity_table(runs),
+        planned=planned,
+        plan_name=plan_name,
+        manifest=manifest,
+        versions=script_versions(manifest),
+        reps=reps,
+    )
+
+
+# ---- step 2, rendering: the summary → CSVs, figures and README.md ----
+
+
 def pm(mean: float, std: float) -> str:
     return f"{mean:.1f} ± {std:.1f}" if not np.isnan(std) else f"{mean:.1f}"
 
@@ -229,25 +321,9 @@ def with_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
     return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def script_versions(manifest: list[dict]) -> dict[str, list[str]]:
-    """Config → the git blob ids of its script at its runs' commits ("?" where git cannot tell):
-    one id means every run of the config ran the same code, even when the commits differ."""
-    versions = defaultdict(set)
-    for row in manifest:
-        spec = f"{row['git_commit']}:{CONFIGS[row['config']].script}" if row["config"] in CONFIGS else ""
-        blob = subprocess.run(["git", "rev-parse", "--short=10", spec], cwd=REPO, capture_output=True, text=True)
-        versions[row["config"]].add(blob.stdout.strip() if spec and blob.returncode == 0 else "?")
-    return {config: sorted(ids) for config, ids in versions.items()}
-
-
-def markdown(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
-
-
 def score_markdown(rows: list[dict]) -> str:
     """Score table rows (as in scores.csv) as markdown."""
-    return markdown(
+    return markdown_table(
         ["env", "config", "n", "mean ± std", "IQM [95% CI]"],
         [
             [r["env"], label(r["config"]), r["n"], pm(float(r["mean"]), float(r["std"])),
@@ -257,126 +333,122 @@ def score_markdown(rows: list[dict]) -> str:
     )
 
 
-def aggregate_markdown(matrices: dict, point: dict, interval: dict) -> str:
+def aggregate_markdown(agg: Aggregate) -> str:
     """Normalized IQM and mean with their CIs per config, as markdown."""
-    return markdown(
+    return markdown_table(
         ["config", "n seeds", "IQM [95% CI]", "mean [95% CI]"],
         [
-            [label(c), len(m), *(with_ci(point[c][i], *interval[c][:, i], digits=3) for i in (0, 1))]
-            for c, m in matrices.items()
+            [label(c), len(m), *(with_ci(agg.point[c][i], *agg.interval[c][:, i], digits=3) for i in (0, 1))]
+            for c, m in agg.matrices.items()
         ],
     )
 
 
-def beta_slice(runs: dict, table: list[dict], reps: int) -> dict:
-    """The β_t configs beside PPO-Clip on the envs where the slice has runs; {} if it has none."""
-    configs = [c for c in ["ppo_clip", *BETA_SLICE] if any(row["config"] == c for row in table)]
-    envs = sorted({row["env"] for row in table if row["config"] in BETA_SLICE})
-    if configs == ["ppo_clip"] or not envs:
-        return {}
-    rows = [row for row in table if row["env"] in envs and row["config"] in configs]
-    agg_envs, matrices, point, interval = aggregate(runs, rows, reps, configs)
-    slice_runs = {key: series for key, series in runs.items() if key[0] in envs and key[1] in configs}
-    return dict(configs=configs, envs=envs, rows=rows, agg_envs=agg_envs, matrices=matrices, point=point,
-                interval=interval, runs=slice_runs)
-
-
-def beta_section(beta: dict) -> list[str]:
+def beta_section(beta: Section) -> list[str]:
     """The results README's section on the β_t slice."""
     return [
         "## The β_t knob beside PPO-Clip",
         "",
-        "`ppo_beta_shapes.py` configs (" + ", ".join(f"`{c}`: {label(c)}" for c in beta["configs"][1:]) + ") on "
-        + ", ".join(beta["envs"]) + ", beside the main grid's PPO-Clip runs on those envs. Scores as"
+        "`ppo_beta_shapes.py` configs (" + ", ".join(f"`{c}`: {label(c)}" for c in beta.configs[1:]) + ") on "
+        + ", ".join(beta.envs) + ", beside the main grid's PPO-Clip runs on those envs. Scores as"
         " above.",
         "",
-        score_markdown(beta["rows"]),
+        score_markdown(beta.rows),
         "",
         "Normalized by the PPO-Clip mean score per env, over the envs on which every one of these configs has runs"
-        f" ({', '.join(beta['agg_envs']) or 'none'}); IQM and mean with 95% stratified-bootstrap CIs (rliable).",
+        f" ({', '.join(beta.agg.envs) or 'none'}); IQM and mean with 95% stratified-bootstrap CIs (rliable).",
         "",
-        aggregate_markdown(beta["matrices"], beta["point"], beta["interval"]),
+        aggregate_markdown(beta.agg),
         "",
     ]
 
 
-def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
-    runs = load_runs(results)
-    table = score_table(runs, reps)
-    main_configs = [c for c in dict.fromkeys(row["config"] for row in table) if c not in BETA_SLICE]
-    envs, matrices, point, interval = aggregate(runs, table, reps, main_configs)
-    beta = beta_slice(runs, table, reps)
-    identity = identity_table(runs)
-    write_csv(results / "scores.csv", ["env", "config", "n", "mean", "std", "iqm", "iqm_lo", "iqm_hi"], table)
-    write_csv(results / "identity.csv", ["env", "seed", "episodes", *IDENTICAL[1:]], identity)
-    figures = plots.draw(results, runs, REFERENCE, point, interval, main_configs)
-    if beta:
-        figures += plots.draw_beta_slice(results, beta["runs"], beta["configs"], beta["point"], beta["interval"])
+def provenance_lines(s: Summary) -> list[str]:
+    """The commits the runs were made at, and the script versions (blobs) per config."""
+    commits = sorted({(r["git_commit"][:10], r["git_dirty"]) for r in s.manifest})
+    if not commits:
+        return []
+    code = ", ".join(f"commit {commit}" + (" (dirty tree)" if dirty == "True" else "") for commit, dirty in commits)
+    text = [
+        f"Code: {code} (see `runs.csv`).",
+        "Script versions (git blob of the config's script at its runs' commits; one id: all its runs ran the same"
+        " code): " + ", ".join(f"{label(c)} `{CONFIGS[c].script if c in CONFIGS else '?'}` {' + '.join(ids)}"
+                                 for c, ids in s.versions.items()) + ".",
+    ]
+    if any(len(ids) > 1 for ids in s.versions.values()):
+        text.append("**Some configs mix versions of their script: compare their runs with care.**")
+    return text
 
-    present = planned & runs.keys()
-    manifest = read_csv(results / "runs.csv")
-    commits = sorted({(r["git_commit"][:10], r["git_dirty"]) for r in manifest})
-    missing = sorted(planned - runs.keys(), key=run_key)
+
+def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
+    """The results README.md: counts and provenance, scores, aggregates, identity, figures."""
+    missing = sorted(s.planned - s.runs.keys(), key=run_key)
+    outside = s.runs.keys() - s.planned
     text = [
         "# Benchmark results",
         "",
         "Made by `python -m benchmark.report` from the per-run CSVs in `csv/`; do not edit by hand.",
         "",
-        f"**{len(present)} of the {len(planned)} planned runs are present** ({plan_name})"
-        + (f"; {len(runs.keys() - planned)} more runs outside the plan are included." if runs.keys() - planned else "."),
+        f"**{len(s.present)} of the {len(s.planned)} planned runs are present** ({s.plan_name})"
+        + (f"; {len(outside)} more runs outside the plan are included." if outside else "."),
     ]
     if 0 < len(missing) <= 20:
-        text.append("Missing: " + ", ".join(f"{e}/{c}/seed{s}" for e, c, s in missing) + ".")
-    if commits:
-        code = ", ".join(f"commit {commit}" + (" (dirty tree)" if dirty == "True" else "") for commit, dirty in commits)
-        text.append(f"Code: {code} (see `runs.csv`).")
-        versions = script_versions(manifest)
-        text.append(
-            "Script versions (git blob of the config's script at its runs' commits; one id: all its runs ran the same"
-            " code): " + ", ".join(f"{label(c)} `{CONFIGS[c].script if c in CONFIGS else '?'}` {' + '.join(ids)}"
-                                     for c, ids in versions.items()) + "."
-        )
-        if any(len(ids) > 1 for ids in versions.values()):
-            text.append("**Some configs mix versions of their script: compare their runs with care.**")
+        text.append("Missing: " + ", ".join(f"{e}/{c}/seed{seed}" for e, c, seed in missing) + ".")
+    text += provenance_lines(s)
     text += [
         "",
         "## Scores",
         "",
         f"Score of a run: the mean raw episodic return of the episodes that ended in the last {LAST_FRACTION:.0%} of its"
         " training steps. Per env and config: n seeds, mean ± std (sample std) over seeds, and the IQM with its 95%"
-        f" stratified-bootstrap CI (rliable, {reps} reps).",
+        f" stratified-bootstrap CI (rliable, {s.reps} reps).",
         "",
-        score_markdown(table),
+        score_markdown(s.table),
         "",
         "Reference lines in the plots: CleanRL `ppo_continuous_action.py`, 1M steps, 3 seeds, openrlbenchmark"
         f" ({REFERENCE_SOURCE}):",
         "",
-        markdown(["env", "CleanRL return"], [[env, f"{m} ± {s}"] for env, (m, s) in REFERENCE.items()]),
+        markdown_table(["env", "CleanRL return"], [[env, f"{m} ± {sd}"] for env, (m, sd) in REFERENCE.items()]),
         "",
         "No figure for Ant-v4 is published there.",
         "",
         "## Aggregate over envs",
         "",
         "Scores divided by the PPO-Clip mean score on the same env (so PPO-Clip's mean is 1), over the envs on which"
-        f" every config of the main grid has runs ({', '.join(envs) or 'none'}) and the seeds a config has on all of"
-        " them; IQM and mean with 95% stratified-bootstrap CIs (rliable).",
+        f" every config of the main grid has runs ({', '.join(s.main.agg.envs) or 'none'}) and the seeds a config has"
+        " on all of them; IQM and mean with 95% stratified-bootstrap CIs (rliable).",
         "",
-        aggregate_markdown(matrices, point, interval),
+        aggregate_markdown(s.main.agg),
         "",
-        *(beta_section(beta) if beta else []),
+        *(beta_section(s.beta) if s.beta else []),
         "## Identity of the three forms of the clip gradient",
         "",
         "Are the logged episodic returns (steps and values) of `ppo_per_sample_kl` and `ppo_dual` bitwise those of"
         " `ppo_clip` with the same seed? Where not, the first step at which they differ.",
         "",
-        markdown(["env", "seed", "episodes", *IDENTICAL[1:]], [list(r.values()) for r in identity]),
+        markdown_table(["env", "seed", "episodes", *IDENTICAL[1:]], [list(r.values()) for r in s.identity]),
         "",
         "## Plots",
         "",
     ]
     text += [f"{title}\n\n![{title}]({name})\n" for name, title in figures]
-    (results / "README.md").write_text("\n".join(text))
-    return f"{len(present)} of {len(planned)} planned runs present; wrote {results / 'README.md'}"
+    return "\n".join(text)
+
+
+def write(results: Path, s: Summary):
+    """scores.csv, identity.csv, the figures and README.md, into results."""
+    write_csv(results / "scores.csv", ["env", "config", "n", "mean", "std", "iqm", "iqm_lo", "iqm_hi"], s.table)
+    write_csv(results / "identity.csv", ["env", "seed", "episodes", *IDENTICAL[1:]], s.identity)
+    figures = plots.draw(results, s.main.runs, REFERENCE, s.main.agg.point, s.main.agg.interval, s.main.configs)
+    if s.beta:
+        figures += plots.draw_beta_slice(results, s.beta.runs, s.beta.configs, s.beta.agg.point, s.beta.agg.interval)
+    (results / "README.md").write_text(readme(s, figures))
+
+
+def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
+    s = compute(load_runs(results), read_csv(results / "runs.csv"), planned, plan_name, reps)
+    write(results, s)
+    return f"{len(s.present)} of {len(planned)} planned runs present; wrote {results / 'README.md'}"
 
 
 # The top-level README's results section, between these markers, is rewritten from the committed data.
@@ -419,7 +491,7 @@ def update_top_readme(readme: Path, results: Path, planned: set):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmark.report", description=__doc__.split("\n\n")[0])
     p.add_argument("step", nargs="?", choices=["all", "extract", "summarize"], default="all")
-    p.add_argument("--runs", type=Path, default=OUT, help="the runner's output directory (default: %(default)s)")
+    p.add_argument("--runs", type=Path, default=RUNS, help="the runner's output directory (default: %(default)s)")
     p.add_argument("--results", type=Path, default=RESULTS, help="CSVs, tables and plots (default: %(default)s)")
     p.add_argument("--suite", type=Path, default=SUITE, help="for the planned runs (default: %(default)s)")
     p.add_argument("--phase", nargs="+", default=["main"], help="suite phase(s) planned (default: main)")
@@ -429,7 +501,7 @@ def main(argv=None) -> int:
         if args.runs.exists():
             print(f"extracted {extract(args.runs, args.results)} finished runs from {args.runs}")
         elif args.step == "extract":
-            p.error(f"no runs directory {args.runs}")
+            fail("benchmark.report", f"no runs directory {args.runs}")
     if args.step in ("all", "summarize"):
         planned = set()
         for phase in args.phase:

@@ -20,7 +20,6 @@ import fcntl
 import os
 import shlex
 import signal
-import subprocess
 import sys
 import time
 import tomllib
@@ -29,19 +28,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from benchmark.common import REPO, RESULTS, RUNS, SUITE, fail, git_head
 from benchmark.configs import CONFIGS
-from benchmark.job import DONE, FAILED, LOG, REPO, Run, read_json, run_one, stop_local_runs, write_json
+from benchmark.job import DONE, FAILED, LOG, Run, read_json, run_one, stop_local_runs, write_json
 
-SUITE = REPO / "benchmark" / "suites" / "mujoco.toml"
-OUT = REPO / "benchmark" / "runs"
-RESULTS = REPO / "benchmark" / "results"
 POLL_S = {"local": 0.2, "submitit-local": 0.5, "slurm": 30.0}  # how often to look for finished runs
 
 
 def bad(msg: str):
-    """Bad arguments: one line on stderr, exit status 2 (as argparse does)."""
-    print(f"benchmark.run: error: {msg}", file=sys.stderr)
-    sys.exit(2)
+    fail("benchmark.run", msg)
 
 
 def load_phase(suite: Path, phase: str) -> dict:
@@ -114,13 +109,11 @@ def print_plan(runs: list[Run], committed: set, verbose: bool):
 
 
 def provenance(argv: list[str]) -> dict:
-    def git(*cmd):
-        return subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True).stdout.strip()
-
+    # dirty: the scripts that produce the numbers differ from the commit (work elsewhere doesn't count)
+    commit, dirty = git_head("ppo_*.py")
     return {
-        "git_commit": git("rev-parse", "HEAD"),
-        # dirty: the scripts that produce the numbers differ from the commit (work elsewhere doesn't count)
-        "git_dirty": bool(git("status", "--porcelain", "--", "ppo_*.py")),
+        "git_commit": commit,
+        "git_dirty": dirty,
         "runner_command": shlex.join([sys.executable, "-m", "benchmark.run", *argv]),
     }
 
@@ -197,7 +190,7 @@ def parse_args(argv: list[str]):
     p.add_argument("--configs", nargs="+", help=f"override the suite's configs (known: {', '.join(CONFIGS)})")
     p.add_argument("--seeds", nargs="+", type=int, help="override the suite's seeds")
     p.add_argument("--total-timesteps", type=int, help="override the suite's steps per run")
-    p.add_argument("--out", type=Path, default=OUT, help="output directory (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=RUNS, help="output directory (default: %(default)s)")
     p.add_argument(
         "--results", type=Path, default=RESULTS, help="committed results: runs listed there are skipped (default: %(default)s)"
     )
