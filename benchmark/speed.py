@@ -1,4 +1,4 @@
-"""Env steps per second of the four scripts and of SB3 PPO configured identically, side by side.
+"""Env steps per second of the five scripts and of SB3 PPO configured identically, side by side.
 
     python -m benchmark.speed                                   # 5 reps × 8192 steps, Hopper-v4
     python -m benchmark.speed --reps 1 --timesteps 4096 --contestants ppo_clip sb3 ceiling
@@ -37,21 +37,23 @@ import tempfile
 import threading
 import time
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import NamedTuple, Optional
 
 import gymnasium as gym
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "benchmark" / "results" / "speed.md"
+from benchmark.common import REPO, RESULTS, fail, git_head, markdown_table, package_versions
+
+OUT = RESULTS / "speed.md"
 ROLLOUT = 2048  # env steps per update: the scripts' num_steps × num_envs, SB3's n_steps
 GAMMA = 0.99
 SPS_LINE = re.compile(r"\bSPS=(\d+(?:\.\d+)?)")
 PACKAGES = ["torch", "gymnasium", "mujoco", "stable-baselines3", "numpy"]
 
-SCRIPTS = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl"]
+# ppo_beta_shapes at its default (--beta-shape step) trains bitwise as ppo_clip: its speed is what a user of the
+# knob pays for it.
+SCRIPTS = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl", "ppo_beta_shapes"]
 LABELS = {
     **{name: f"`{name}.py`" for name in SCRIPTS},
     "sb3": "SB3 PPO, same configuration",
@@ -65,15 +67,14 @@ RATIO_TARGETS = [*((name, "sb3", 2.0) for name in SCRIPTS)] + [
     ("ppo_per_sample_kl", "ppo_clip", 0.98),
     ("ppo_dual", "ppo_clip", 0.98),
     ("ppo_kl", "ppo_clip", 0.95),
+    ("ppo_beta_shapes", "ppo_clip", 0.95),  # the gate, the band and their statistics, per minibatch
 ]
 RSS_TARGET_MB = 600  # peak RSS of each script's process
 MB = 1e6
 
 
 def bad(msg: str):
-    """Bad arguments: one line on stderr, exit status 2 (as argparse does)."""
-    print(f"benchmark.speed: error: {msg}", file=sys.stderr)
-    sys.exit(2)
+    fail("benchmark.speed", msg)
 
 
 # ---- the ceiling and raw workers (run in their own process: python -m benchmark.speed --worker ...)
@@ -259,12 +260,6 @@ def targets(summaries: dict[str, Summary]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def results_table(summaries: dict[str, Summary]) -> str:
     def ratio(name, base):
         a, b = summaries[name].median, summaries.get(base) and summaries[base].median
@@ -288,11 +283,11 @@ def results_table(summaries: dict[str, Summary]) -> str:
             ]
         )
     header = ["contestant", "median SPS", "min–max SPS", "× SB3", "× ppo_clip.py", "peak RSS (MB)"]
-    return md_table(header + ["1M steps (extrapolated: 1e6 / median SPS)"], rows)
+    return markdown_table(header + ["1M steps (extrapolated: 1e6 / median SPS)"], rows) + "\n"
 
 
 def targets_table(summaries: dict[str, Summary]) -> str:
-    return md_table(["target", "measured", "result"], [list(row) for row in targets(summaries)])
+    return markdown_table(["target", "measured", "result"], targets(summaries)) + "\n"
 
 
 def raw_table(measurements: list[Measurement], names: list[str], reps: int) -> str:
@@ -308,16 +303,12 @@ def raw_table(measurements: list[Measurement], names: list[str], reps: int) -> s
                 sps = "crashed" if m.crashed else f"{m.sps:.0f}"
                 row.append(f"{sps} ({m.rss_kib * 1024 / MB:.0f} MB, {m.wall_s:.1f} s)")
         rows.append(row)
-    return md_table(["rep", *(SHORT[n] for n in names)], rows)
+    return markdown_table(["rep", *(SHORT[n] for n in names)], rows) + "\n"
 
 
 def git_commit() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
-    except OSError:
-        return "unknown"
-    return (commit or "unknown") + (" (with uncommitted changes)" if dirty.strip() else "")
+    commit, dirty = git_head()
+    return (commit or "unknown") + (" (with uncommitted changes)" if dirty else "")
 
 
 def machine() -> list[str]:
@@ -328,17 +319,11 @@ def machine() -> list[str]:
     except OSError:
         cpu = platform.processor() or cpu
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-    def pkg(name):
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "not installed"
-
+    versions = package_versions(PACKAGES)
     return [
         f"CPU: {cpu} (/proc/cpuinfo), {os.cpu_count()} logical CPUs, {usable} usable by this process",
         f"OS: {platform.platform()}",
-        f"Python {platform.python_version()}, " + ", ".join(f"{p} {pkg(p)}" for p in PACKAGES),
+        f"Python {versions['python']}, " + ", ".join(f"{p} {versions[p]}" for p in PACKAGES),
     ]
 
 

@@ -82,8 +82,9 @@ def test_target_verdicts():
         measurement("ppo_per_sample_kl", 1959.0),  # 0.9795× ppo_clip: just under 0.98
         measurement("ppo_kl", 1900.0, rss_mb=601),  # 0.95× exactly: PASS; RSS over 600 MB
         measurement("ppo_dual", None, returncode=1),
+        measurement("ppo_beta_shapes", 1899.0),  # 0.9495× ppo_clip: just under 0.95
     ]
-    summaries = speed.summarize(runs, ["ppo_clip", "ppo_per_sample_kl", "ppo_kl", "ppo_dual", "sb3"])
+    summaries = speed.summarize(runs, ["ppo_clip", "ppo_per_sample_kl", "ppo_kl", "ppo_dual", "ppo_beta_shapes", "sb3"])
     verdicts = {target: result for target, _, result in speed.targets(summaries)}
     assert verdicts["`ppo_clip.py` ≥ 2.00× SB3"] == "PASS"
     assert verdicts["`ppo_kl.py` ≥ 2.00× SB3"] == "FAIL"
@@ -92,6 +93,8 @@ def test_target_verdicts():
     assert verdicts["`ppo_dual.py` ≥ 0.98× `ppo_clip.py`"] == "FAIL (crashed)"
     assert verdicts["`ppo_kl.py` peak RSS ≤ 600 MB"] == "FAIL"
     assert verdicts["`ppo_clip.py` peak RSS ≤ 600 MB"] == "PASS"
+    assert verdicts["`ppo_beta_shapes.py` ≥ 0.95× `ppo_clip.py`"] == "FAIL"
+    assert verdicts["`ppo_beta_shapes.py` ≥ 2.00× SB3"] == "FAIL"
     assert speed.summarize(runs[:1], ["ppo_clip"])["ppo_clip"].median == 2000.0
     only_clip = {target: result for target, _, result in speed.targets(speed.summarize(runs[:1], ["ppo_clip"]))}
     assert only_clip["`ppo_clip.py` ≥ 2.00× SB3"] == "n/a (not measured)"
@@ -111,3 +114,12 @@ def test_sb3_is_configured_as_the_scripts():
     assert venv.norm_obs and venv.norm_reward and (venv.clip_obs, venv.clip_reward, venv.gamma) == (10.0, 10.0, 0.99)
     assert model.env.num_envs == 1 and str(model.device) == "cpu"
 
+
+def test_beta_shapes_runs_at_its_default_shape():
+    """ppo_beta_shapes.py is a contestant by default, launched as a user launches it: no --beta-shape, so the
+    step gate, which trains bitwise as ppo_clip.py."""
+    args = speed.parse_args([])
+    args.runs_dir = "runs"
+    assert "ppo_beta_shapes" in args.contestants
+    cmd = speed.command("ppo_beta_shapes", args)
+    assert cmd[1] == "ppo_beta_shapes.py" and cmd[2:] == speed.command("ppo_clip", args)[2:]
