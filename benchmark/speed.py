@@ -1,16 +1,18 @@
 """Env steps per second of the five scripts and of SB3 PPO configured identically, side by side.
 
-    python -m benchmark.speed                                   # 5 reps × 8192 steps, Hopper-v4
-    python -m benchmark.speed --reps 1 --timesteps 4096 --contestants ppo_clip sb3 ceiling
+    python -m benchmark.speed                          # 8 reps (one per contestant) × 8192 steps, Hopper-v4
+    python -m benchmark.speed --reps 3 --timesteps 4096 --contestants ppo_clip sb3 ceiling
     python -m benchmark.speed --flags "ppo_kl=--kl-mode adaptive"    # extra flags for one contestant
 
 Every contestant is a separate process launched as a user launches it (`python ppo_clip.py --env-id
 Hopper-v4 --total-timesteps T --seed 1 --threads 1 --runs-dir TMP`, `python -m benchmark.sb3_ppo
-...`), with OMP_NUM_THREADS=1, one at a time, repetitions interleaved (A B C …, A B C …, …) so that
-a slow spell of the machine hits every contestant alike. Each prints `SPS=` lines; the last one
-counts: env steps over wall seconds from the first env reset to the end of the last update (process
-start-up, imports and construction excluded; see benchmark/sb3_ppo.py for exactly what each timer
-covers). Besides the learners:
+...`), with OMP_NUM_THREADS=1, one at a time. Repetitions are interleaved, so that a slow spell of the
+machine hits every contestant alike, and each rep rotates the order by one (A B C, B C A, C A B, …: a
+cyclic Latin square), so that over a multiple of as many reps as contestants each one runs in each
+slot of a rep equally often: the first slot of a rep has run faster on these machines. Each prints
+`SPS=` lines; the last one counts: env steps over wall seconds from the first env reset to the end
+of the last update (process start-up, imports and construction excluded; see benchmark/sb3_ppo.py
+for exactly what each timer covers). Besides the learners:
 - ceiling: random actions, N(0, 1) as the untrained policy's, drawn before the timer, through the
   scripts' training env (ppo_clip.py's own make_env, in the vector env its main builds), no policy:
   the most a script could reach;
@@ -149,6 +151,7 @@ class Measurement(NamedTuple):
     wall_s: float  # the whole process, start-up included
     timed_out: bool
     stderr_tail: str
+    slot: int = 0  # its place in its rep's order (1: ran first)
 
     @property
     def crashed(self) -> bool:
@@ -172,6 +175,13 @@ def command(name: str, args) -> list[str]:
     else:
         cmd = [sys.executable, "-m", "benchmark.speed", "--worker", name, *common, "--timesteps", str(args.timesteps)]
     return cmd + args.extra.get(name, [])
+
+
+def rotated(contestants: list[str], rep: int) -> list[str]:
+    """Rep `rep` (from 1) runs the contestants rotated left by rep − 1: a cyclic Latin square, every
+    contestant in every slot once per len(contestants) reps."""
+    shift = (rep - 1) % len(contestants)
+    return contestants[shift:] + contestants[:shift]
 
 
 def measure(name: str, rep: int, cmd: list[str], log_dir: Path, timeout: float) -> Measurement:
@@ -301,7 +311,7 @@ def raw_table(measurements: list[Measurement], names: list[str], reps: int) -> s
                 row.append("not run")
             else:
                 sps = "crashed" if m.crashed else f"{m.sps:.0f}"
-                row.append(f"{sps} ({m.rss_kib * 1024 / MB:.0f} MB, {m.wall_s:.1f} s)")
+                row.append(f"{sps} (slot {m.slot}, {m.rss_kib * 1024 / MB:.0f} MB, {m.wall_s:.1f} s)")
         rows.append(row)
     return markdown_table(["rep", *(SHORT[n] for n in names)], rows) + "\n"
 
@@ -327,6 +337,12 @@ def machine() -> list[str]:
     ]
 
 
+def balance(contestants: int, reps: int) -> str:
+    if reps % contestants == 0:
+        return f"over {reps} reps every contestant ran in every slot {reps // contestants} time(s)"
+    return f"{reps} reps are not a multiple of {contestants} contestants: the slots are not balanced"
+
+
 def write_report(path: Path, args, argv, measurements, summaries, info) -> str:
     names = list(summaries)
     tables = f"{results_table(summaries)}\n{targets_table(summaries)}"
@@ -336,14 +352,15 @@ def write_report(path: Path, args, argv, measurements, summaries, info) -> str:
 SPS: env steps / wall seconds from the first env reset to the end of the last update (each
 process's last `SPS=` line); median and range over {args.reps} rep(s) of {args.timesteps} steps
 ({args.timesteps // ROLLOUT} updates of {ROLLOUT} steps), seed {args.seed}, one process at a time,
-reps interleaved. Ratios are of medians. Peak RSS: the largest `ru_maxrss` of the contestant's
+reps interleaved, the order rotated from rep to rep. Ratios are of medians. Peak RSS: the largest `ru_maxrss` of the contestant's
 processes (wait4), 1 MB = 10⁶ bytes. The 1M-step time is an extrapolation from these short runs,
 not a measurement. SB3: `benchmark/sb3_ppo.py`; what each timer covers is written there.
 
 ## Every run
 
-SPS (peak RSS, process wall time including start-up), in the order they ran: each rep runs
-{", ".join(SHORT[n] for n in names)} in turn.
+SPS (slot in its rep, peak RSS, process wall time including start-up). Rep r runs
+{", ".join(SHORT[n] for n in names)} rotated left by r − 1 (slot 1 runs first);
+{balance(len(names), args.reps)}.
 
 {raw_table(measurements, names, args.reps)}
 ## Machine and command
@@ -367,10 +384,13 @@ def parse_args(argv):
     p.add_argument("--env-id", default="Hopper-v4")
     p.add_argument("--timesteps", type=int, default=4 * ROLLOUT,
                    help=f"env steps per run, a multiple of {ROLLOUT} (default: %(default)s)")
-    p.add_argument("--reps", type=int, default=5, help="repetitions of each contestant, interleaved (default: %(default)s)")
+    p.add_argument("--reps", type=int,
+                   help="repetitions of each contestant, interleaved; rep r runs the contestants rotated by r − 1, so"
+                   " make it a multiple of the number of contestants for every one to run in every slot equally often"
+                   " (default: that number)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--contestants", nargs="+", choices=CONTESTANTS, default=CONTESTANTS, metavar="NAME",
-                   help=f"a subset, run in this order (default: all: {' '.join(CONTESTANTS)})")
+                   help=f"a subset, in this order in the first rep (default: all: {' '.join(CONTESTANTS)})")
     p.add_argument("--flags", action="append", default=[], metavar="NAME=FLAGS",
                    help="extra flags for one contestant, e.g. 'ppo_kl=--kl-mode adaptive' (repeatable)")
     p.add_argument("--out", type=Path, default=OUT, help="the markdown report (default: %(default)s)")
@@ -379,10 +399,12 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.timesteps <= 0 or args.timesteps % ROLLOUT:
         bad(f"--timesteps must be a positive multiple of {ROLLOUT} (one update), got {args.timesteps}")
-    if args.reps < 1:
-        bad(f"--reps must be at least 1, got {args.reps}")
     if len(set(args.contestants)) != len(args.contestants):
         bad("--contestants names one contestant twice")
+    if args.reps is None:
+        args.reps = len(args.contestants)
+    if args.reps < 1:
+        bad(f"--reps must be at least 1, got {args.reps}")
     args.extra = {}
     for item in args.flags:
         name, sep, flags = item.partition("=")
@@ -401,17 +423,21 @@ def main(argv=None) -> int:
     if args.timesteps < 3 * ROLLOUT:
         print(f"benchmark.speed: warning: {args.timesteps // ROLLOUT} update(s) a run; 3 or more give steadier numbers",
               file=sys.stderr)
+    if args.reps % len(args.contestants):
+        print(f"benchmark.speed: warning: {balance(len(args.contestants), args.reps)}", file=sys.stderr)
 
     info = {"start": datetime.now(timezone.utc).isoformat(timespec="seconds"), "load_start": os.getloadavg()}
     measurements, crashed = [], {}
     with tempfile.TemporaryDirectory(prefix="benchmark-speed-") as tmp:
         args.runs_dir = Path(tmp) / "runs"
         for rep in range(1, args.reps + 1):
-            for name in args.contestants:
+            slot = 0
+            for name in rotated(args.contestants, rep):
                 if name in crashed:  # once is enough
                     continue
+                slot += 1
                 cmd = command(name, args)
-                m = measure(name, rep, cmd, Path(tmp), args.timeout)
+                m = measure(name, rep, cmd, Path(tmp), args.timeout)._replace(slot=slot)
                 measurements.append(m)
                 if m.crashed:
                     crashed[name] = m

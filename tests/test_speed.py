@@ -5,6 +5,7 @@ assertions: the machines are noisy."""
 
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 from scripts import REPO
@@ -123,3 +124,32 @@ def test_beta_shapes_runs_at_its_default_shape():
     assert "ppo_beta_shapes" in args.contestants
     cmd = speed.command("ppo_beta_shapes", args)
     assert cmd[1] == "ppo_beta_shapes.py" and cmd[2:] == speed.command("ppo_clip", args)[2:]
+
+
+def test_order_rotates_so_every_contestant_runs_in_every_slot(tmp_path, monkeypatch, capsys):
+    """The first slot of a rep runs faster on these machines: over a multiple of as many reps as contestants,
+    each contestant has each slot equally often (a cyclic Latin square), and speed.md says which slot each
+    run had. The processes are not launched: measure() is replaced."""
+    names = ["ppo_clip", "ppo_dual", "sb3", "raw"]
+    ran = []
+
+    def fake_measure(name, rep, cmd, log_dir, timeout):
+        ran.append((rep, name))
+        return speed.Measurement(name, rep, 0, 1000.0 + rep, 1024, 1.0, False, "")
+
+    monkeypatch.setattr(speed, "measure", fake_measure)
+    out = tmp_path / "speed.md"
+    assert speed.main(["--reps", "8", "--contestants", *names, "--out", str(out)]) == 0
+    orders = [[name for r, name in ran if r == rep] for rep in range(1, 9)]
+    assert orders[:2] == [names, ["ppo_dual", "sb3", "raw", "ppo_clip"]] and orders[4] == names
+    slots = Counter((name, order.index(name)) for order in orders for name in order)
+    assert slots == {(name, slot): 2 for name in names for slot in range(4)}
+    rows = table_rows(out.read_text())
+    assert rows["2"][0] == "1002 (slot 4, 1 MB, 1.0 s)" and rows["2"][1] == "1002 (slot 1, 1 MB, 1.0 s)"
+    assert "over 8 reps every contestant ran in every slot 2 time(s)" in out.read_text()
+    assert "warning" not in capsys.readouterr().err
+
+    assert speed.parse_args(["--contestants", *names]).reps == 4  # default: one rotation
+    ran.clear()
+    assert speed.main(["--reps", "3", "--contestants", *names, "--out", str(out)]) == 0
+    assert "3 reps are not a multiple of 4 contestants: the slots are not balanced" in capsys.readouterr().err
