@@ -19,6 +19,7 @@ import csv
 import fcntl
 import os
 import shlex
+import shutil
 import signal
 import sys
 import time
@@ -33,6 +34,7 @@ from benchmark.configs import CONFIGS
 from benchmark.job import DONE, FAILED, LOG, Run, read_json, run_one, stop_local_runs, write_json
 
 POLL_S = {"local": 0.2, "submitit-local": 0.5, "slurm": 30.0}  # how often to look for finished runs
+SEED_LIMIT = 2**32  # NumPy seeds its generators with 0 ≤ seed < 2**32
 
 
 def bad(msg: str):
@@ -49,6 +51,17 @@ def load_phase(suite: Path, phase: str) -> dict:
     return {**data, **phases[phase]}
 
 
+def check_seeds(seeds: list[int], where: str):
+    wrong = [seed for seed in seeds if not 0 <= seed < SEED_LIMIT]
+    if wrong:
+        bad(f"{where}: {', '.join(map(str, wrong))} not in [0, 2**32), the seeds NumPy accepts")
+
+
+def check_steps(steps: int, where: str):
+    if steps <= 0:
+        bad(f"{where} must be positive, got {steps}")
+
+
 def plan(args) -> list[Run]:
     runs = []
     for phase in args.phase:
@@ -57,10 +70,13 @@ def plan(args) -> list[Run]:
         unknown = [c for c in configs if c not in CONFIGS]
         if unknown:
             bad(f"unknown config(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
-        steps = args.total_timesteps or grid["total_timesteps"]
+        seeds = args.seeds if args.seeds is not None else grid["seeds"]
+        check_seeds(seeds, f"{args.suite.name}, phase {phase}")
+        steps = args.total_timesteps if args.total_timesteps is not None else grid["total_timesteps"]
+        check_steps(steps, f"{args.suite.name}, phase {phase}: total_timesteps")
         for env in args.envs or grid["envs"]:
             for config in configs:
-                for seed in args.seeds if args.seeds is not None else grid["seeds"]:
+                for seed in seeds:
                     runs.append(Run(env, config, seed, steps, args.out, tuple(args.extra)))
     for run in runs:  # a finished run is kept only if it is the run asked for
         if run.status() == "done" and read_json(run.dir / DONE)["args"] != run.args:
@@ -210,8 +226,16 @@ def parse_args(argv: list[str]):
     args.argv, args.extra, args.out = argv, extra, args.out.resolve()
     if args.workers is None:
         args.workers = 10**9 if args.backend == "slurm" else len(os.sched_getaffinity(0))
+    # each bad value gets one line and exit status 2 before anything is written or submitit is imported
     if args.workers < 1:
-        p.error("--workers must be at least 1")
+        bad(f"--workers must be at least 1, got {args.workers}")
+    if args.seeds is not None:
+        check_seeds(args.seeds, "--seeds")
+    if args.total_timesteps is not None:
+        check_steps(args.total_timesteps, "--total-timesteps")
+    if args.backend == "slurm" and shutil.which("sbatch") is None:
+        bad("--backend slurm needs Slurm's sbatch on PATH, and there is none here"
+            " (--backend submitit-local runs the same code path on this machine)")
     return args
 
 

@@ -163,6 +163,41 @@ def test_bad_arguments_exit_2(tmp_path, capsys, flags, message):
     assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--seeds", "-1"], "--seeds: -1 not in [0, 2**32), the seeds NumPy accepts"),
+        (["--seeds", "0", "4294967296"], "--seeds: 4294967296 not in [0, 2**32), the seeds NumPy accepts"),
+        (["--total-timesteps", "0"], "--total-timesteps must be positive, got 0"),
+        (["--total-timesteps", "-512"], "--total-timesteps must be positive, got -512"),
+        (["--workers", "0"], "--workers must be at least 1, got 0"),
+        (["--backend", "slurm"], "--backend slurm needs Slurm's sbatch on PATH, and there is none here"),
+    ],
+)
+def test_bad_values_one_line_exit_2_nothing_written(tmp_path, monkeypatch, capsys, flags, message):
+    """Not a dry run: had the value got through, runs would start (and write into --out). On a machine
+    without Slurm, submitit is never imported (an import would raise here)."""
+    monkeypatch.setenv("PATH", str(tmp_path / "bin-without-sbatch"))
+    monkeypatch.setitem(sys.modules, "submitit", None)
+    out, nothing = tmp_path / "out", tmp_path / "no-results"
+    grid = ["--envs", "Hopper-v4", "--configs", "ppo_clip", "--seeds", "0"]
+    with pytest.raises(SystemExit) as exc:
+        run.main([*grid, "--out", str(out), "--results", str(nothing), *TINY[:2], *flags, *TINY[2:]])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(f"benchmark.run: error: {message}")
+    assert not out.exists()
+
+
+def test_bad_seeds_in_a_suite_are_refused(tmp_path, capsys):
+    suite = tmp_path / "suite.toml"
+    suite.write_text('configs = ["ppo_clip"]\nseeds = [0, -3]\ntotal_timesteps = 512\n[phases.main]\nenvs = ["Hopper-v4"]\n')
+    with pytest.raises(SystemExit) as exc:
+        run.main(["--suite", str(suite), "--dry-run", "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == "benchmark.run: error: suite.toml, phase main: -3 not in [0, 2**32), the seeds NumPy accepts\n"
+
+
 def test_committed_results_are_not_run_again(tmp_path):
     """A fresh clone has no runs directory: runs whose results are committed (runs.csv + CSV) are
     skipped; a run with extra flags is not matched (runs.csv does not record flags)."""
