@@ -1,6 +1,7 @@
 """The algorithm configurations the benchmark knows: a name → a top-level script and its flags.
 
 To add one, add a row here and name it in a suite file (benchmark/suites/*.toml) or with `python -m benchmark.run --configs NAME`.
+The report gives each group below its own section: the main grid, the β_t slice.
 """
 
 from typing import NamedTuple
@@ -12,16 +13,21 @@ class Config(NamedTuple):
     label: str = ""  # the name in tables and plots
 
 
-CONFIGS = {
+# The main grid: the three forms of the clip gradient and PPO-KL's scalar β.
+MAIN = {
     "ppo_clip": Config("ppo_clip.py", (), "PPO-Clip"),
     "ppo_per_sample_kl": Config("ppo_per_sample_kl.py", (), "per-sample KL"),
     "ppo_dual": Config("ppo_dual.py", (), "dual"),
     "ppo_kl_fixed": Config("ppo_kl.py", ("--kl-mode", "fixed", "--kl-coef", "1.0"), "KL, fixed β=1"),
     "ppo_kl_adaptive": Config("ppo_kl.py", ("--kl-mode", "adaptive"), "KL, adaptive β"),
+}
+# The β_t knob: soft gates and an asymmetric band.
+BETA_SLICE = {
     "beta_sigmoid": Config("ppo_beta_shapes.py", ("--beta-shape", "sigmoid", "--beta-softness", "0.05"), "β_t sigmoid, s=0.05"),
     "beta_linear": Config("ppo_beta_shapes.py", ("--beta-shape", "linear", "--beta-softness", "0.05"), "β_t linear, s=0.05"),
     "beta_asym": Config("ppo_beta_shapes.py", ("--clip-coef-low", "0.2", "--clip-coef-high", "0.28"), "β_t step, ε 0.2/0.28"),
 }
+CONFIGS = {**MAIN, **BETA_SLICE}
 
 
 def label(name: str) -> str:

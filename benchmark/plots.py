@@ -47,7 +47,8 @@ def curves(path, runs, configs, column, ylabel, reference=None):
         if reference and env in reference:
             ax.axhline(reference[env][0], color="gray", ls=":", label="CleanRL, 1M steps")
         ax.set(title=env, xlabel="environment steps", ylabel=ylabel)
-        ax.legend(fontsize="small")
+        if ax.get_legend_handles_labels()[0]:  # a panel may have no runs of these configs yet
+            ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -67,8 +68,9 @@ def intervals(path, point, interval):
     plt.close(fig)
 
 
-def draw(results, runs, reference, point, interval, configs):
-    """Write the main grid's PNGs (`configs` of `runs`) into results; return [(file name, title)] of those written."""
+def draw(results, runs, reference, agg, configs):
+    """Write the main grid's PNGs (`configs` of `runs`, the report's Aggregate `agg`) into results; return
+    [(file name, title)] of those written."""
     runs = {key: series for key, series in runs.items() if key[1] in configs}
     figures = []
     if runs:
@@ -79,21 +81,22 @@ def draw(results, runs, reference, point, interval, configs):
         curves(results / figures[-1][0], runs, configs, "episodic_return", "episodic return", reference)
         figures.append(("killset.png", "Kill-set fraction per update (mean over minibatches), mean ± std over seeds"))
         curves(results / figures[-1][0], runs, configs, "kill_frac", "kill-set fraction")
-    if point:
-        figures.append(("aggregate.png", "Aggregate over envs: normalized score, 95% stratified-bootstrap CIs"))
-        intervals(results / figures[-1][0], point, interval)
+    if agg.point:
+        title = f"Aggregate over {', '.join(agg.envs)}: normalized score, 95% stratified-bootstrap CIs"
+        figures.append(("aggregate.png", title))
+        intervals(results / figures[-1][0], agg.point, agg.interval)
     return figures
 
 
-def draw_beta_slice(results, runs, configs, point, interval):
+def draw_beta_slice(results, runs, configs, agg):
     """The β_t slice beside PPO-Clip: returns, kill-set fraction, normalized aggregate."""
     figures = [("beta.png", "β_t knob beside PPO-Clip: episodic return, mean ± std over seeds")]
     curves(results / figures[-1][0], runs, configs, "episodic_return", "episodic return")
     title = "β_t knob beside PPO-Clip: kill-set fraction per update, mean ± std over seeds"
     figures.append(("beta_killset.png", title))
     curves(results / figures[-1][0], runs, configs, "kill_frac", "kill-set fraction")
-    if point:
-        title = "β_t knob beside PPO-Clip: normalized score, 95% stratified-bootstrap CIs"
+    if agg.point:
+        title = f"β_t knob beside PPO-Clip: normalized score over {', '.join(agg.envs)}, 95% stratified-bootstrap CIs"
         figures.append(("beta_aggregate.png", title))
-        intervals(results / figures[-1][0], point, interval)
+        intervals(results / figures[-1][0], agg.point, agg.interval)
     return figures

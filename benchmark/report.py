@@ -1,12 +1,15 @@
 """Benchmark report, in two steps, so that everything can be made again from the committed CSVs:
 
-    python -m benchmark.report              # both steps (extract only where the runs dir exists)
+    python -m benchmark.report              # both steps (extract only where the runs dir exists), every phase
     python -m benchmark.report extract      # finished runs' TensorBoard files → results/csv/, runs.csv
     python -m benchmark.report summarize    # results/csv/ → results/README.md, scores.csv, identity.csv, *.png
 
 One CSV per run, `csv/{env}/{config}/seed{N}.csv`: a row per finished episode (step, episodic_return)
 and a row per update (step and that update's diagnostics: kill_frac, inband_frac, passthrough_frac,
 and beta_mean / kl_coef where the script logs them). Values are float32 as logged, written exactly.
+
+The planned runs are the suite's phases (all of them unless --phase names some). The main grid's aggregate, and
+each slice's, covers the envs whose planned runs are all in, and names the others with their counts.
 """
 
 import argparse
@@ -24,9 +27,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from benchmark import plots
 from benchmark.common import REPO, RESULTS, RUNS, SUITE, fail, git, markdown_table
-from benchmark.configs import CONFIGS, label
-from benchmark.job import DONE, META, TB, read_json
-from benchmark.run import load_phase
+from benchmark.configs import BETA_SLICE, CONFIGS, label
+from benchmark.job import DONE, META, PACKAGES, TB, read_json
+from benchmark.run import load_phase, suite_phases
 
 RETURN = "episodic_return"
 TAGS = {  # CSV column → TensorBoard tag
@@ -38,12 +41,9 @@ TAGS = {  # CSV column → TensorBoard tag
     "kl_coef": "losses/kl_coef",
 }
 MANIFEST = ["env", "config", "seed", "total_timesteps", "wall_time_s", "git_commit", "git_dirty", "host"]
-MANIFEST += ["python", "torch", "gymnasium", "mujoco", "numpy"]
+MANIFEST += ["python", *PACKAGES]
 LAST_FRACTION = 0.1  # a run's score: mean return of the episodes that ended in its last 10% of steps
 IDENTICAL = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual"]  # one gradient, three surrogates
-# The β_t knob: configs of ppo_beta_shapes.py, run on fewer envs than the main grid. They get their
-# own section beside PPO-Clip, so that the main aggregate keeps every env of the main grid.
-BETA_SLICE = [name for name, config in CONFIGS.items() if config.script == "ppo_beta_shapes.py"]
 # CleanRL ppo_continuous_action.py at 1M steps, 3 seeds, mean ± std of the episodic return
 # (openrlbenchmark, tag pr-424). No Ant-v4 figure is published there.
 REFERENCE_SOURCE = "https://docs.cleanrl.dev/rl-algorithms/ppo/#ppo_continuous_actionpy"
@@ -182,14 +182,16 @@ class Aggregate(NamedTuple):
     interval: dict
 
 
-def aggregate(runs: dict, table: list[dict], reps: int, configs=None) -> Aggregate:
-    """Over the envs on which every config (of `configs`, default all in the table) has runs, the seeds a
-    config has on all of them."""
+def aggregate(runs: dict, table: list[dict], reps: int, configs=None, envs=None) -> Aggregate:
+    """Of `configs` (default: all in the table), over `envs` (default: those on which every config has runs)
+    where PPO-Clip has a score, the seeds a config has on all of them."""
     clip = {row["env"]: row["mean"] for row in table if row["config"] == "ppo_clip" and row["mean"] != 0}
     cells = {(row["env"], row["config"]) for row in table}
     present = dict.fromkeys(row["config"] for row in table)
     configs = [c for c in present if configs is None or c in configs]
-    envs = [env for env in clip if all((env, c) in cells for c in configs)]
+    if envs is None:
+        envs = [env for env in clip if all((env, c) in cells for c in configs)]
+    envs = [env for env in envs if env in clip]
     if not envs:
         return Aggregate(envs, {}, {}, {})
     matrices = {}
@@ -231,38 +233,49 @@ def identity_table(runs: dict) -> list[dict]:
     return rows
 
 
-def script_versions(manifest: list[dict]) -> dict[str, list[str]]:
-    """Config → the git blob ids of its script at its runs' commits ("?" where git cannot tell):
-    one id means every run of the config ran the same code, even when the commits differ."""
-    versions = defaultdict(set)
+def script_versions(manifest: list[dict]) -> dict[str, dict[str, list]]:
+    """Config → the git blob id of its script at a run's commit ("?" where git cannot tell) → those runs'
+    (env, config, seed). One blob: every run of the config ran the same code, even when the commits differ."""
+    versions = defaultdict(lambda: defaultdict(list))
     for row in manifest:
         blob = None
         if row["config"] in CONFIGS:
             blob = git("rev-parse", "--short=10", f"{row['git_commit']}:{CONFIGS[row['config']].script}")
-        versions[row["config"]].add(blob or "?")
-    return {config: sorted(ids) for config, ids in versions.items()}
+        versions[row["config"]][blob or "?"].append((row["env"], row["config"], row["seed"]))
+    return {config: dict(sorted(blobs.items(), key=lambda item: (item[0] == "?", item[0]))) for config, blobs in versions.items()}
 
 
 @dataclass
 class Section:
     """Configs compared on the same envs: their score rows, their runs (for the figures), their aggregate."""
 
-    configs: list[str]
-    envs: list[str]
-    rows: list[dict]
+    configs: list[str]  # with runs, in CONFIGS order (PPO-Clip first)
+    envs: list[str]  # the envs on which the section's own configs have runs
+    rows: list[dict]  # their score table rows
     runs: dict
     agg: Aggregate
+    waiting: dict[str, str]  # env with runs or planned runs but not in the aggregate → why not
 
 
-def beta_slice(runs: dict, table: list[dict], reps: int) -> Optional[Section]:
-    """The β_t configs beside PPO-Clip on the envs where the slice has runs; None if it has none."""
-    configs = [c for c in ["ppo_clip", *BETA_SLICE] if any(row["config"] == c for row in table)]
-    envs = sorted({row["env"] for row in table if row["config"] in BETA_SLICE})
-    if configs == ["ppo_clip"] or not envs:
-        return None
+def section(runs: dict, table: list[dict], reps: int, planned: set, own: list[str], beside=()) -> Section:
+    """The configs `own` (and `beside` them, on their envs) with runs. The aggregate covers the envs whose
+    planned runs of these configs are all in: it never mixes an env whose seeds are still coming in."""
+    scored = dict.fromkeys(row["config"] for row in table)
+    configs = [c for c in scored if c in own or c in beside]
+    envs = list(dict.fromkeys(row["env"] for row in table if row["config"] in own))
     rows = [row for row in table if row["env"] in envs and row["config"] in configs]
-    slice_runs = {key: series for key, series in runs.items() if key[0] in envs and key[1] in configs}
-    return Section(configs, envs, rows, slice_runs, aggregate(runs, rows, reps, configs))
+    section_runs = {key: series for key, series in runs.items() if key[0] in envs and key[1] in configs}
+    complete, waiting = [], {}
+    coming = sorted({key[0] for key in planned if key[1] in own} - set(envs))  # planned, no runs yet
+    for env in envs + coming:
+        planned_here = {key for key in planned if key[0] == env and key[1] in configs}
+        if not planned_here:
+            waiting[env] = "its runs are outside the plan"
+        elif planned_here <= runs.keys():
+            complete.append(env)
+        else:
+            waiting[env] = f"{len(planned_here & runs.keys())} of its {len(planned_here)} planned runs are in"
+    return Section(configs, envs, rows, section_runs, aggregate(runs, rows, reps, configs, complete), waiting)
 
 
 @dataclass
@@ -272,38 +285,41 @@ class Summary:
     runs: dict  # {(env, config, seed): series}, as load_runs gives them
     table: list[dict]  # the score table: every env × config with a scored run
     main: Section  # the main grid
-    beta: Optional[Section]  # the β_t slice, None without runs
+    beta: Optional[Section]  # the β_t slice; None when it has neither runs nor planned runs
     identity: list[dict]
-    planned: set  # {(env, config, seed)}
-    plan_name: str
+    plan: dict[str, set]  # suite phase → its planned {(env, config, seed)}
+    suite: str  # the suite file's name
     manifest: list[dict]  # runs.csv
-    versions: dict[str, list[str]]  # config → script blobs
+    versions: dict[str, dict[str, list]]  # config → script blob → its runs' (env, config, seed)
     reps: int
+
+    @property
+    def planned(self) -> set:
+        return set().union(*self.plan.values())
 
     @property
     def present(self) -> set:
         return self.planned & self.runs.keys()
 
 
-def compute(runs: dict, manifest: list[dict], planned: set, plan_name: str, reps: int) -> Summary:
+def in_main_grid(config: str) -> bool:
+    """The β_t slice has its own section; every other config is the main grid's."""
+    return config not in BETA_SLICE
+
+
+def compute(runs: dict, manifest: list[dict], plan: dict[str, set], suite: str, reps: int) -> Summary:
     table = score_table(runs, reps)
-    main_configs = [c for c in dict.fromkeys(row["config"] for row in table) if c not in BETA_SLICE]
-    main_runs = {key: series for key, series in runs.items() if key[1] in main_configs}
-    main = Section(
-        main_configs,
-        list(dict.fromkeys(env for env, _, _ in main_runs)),
-        [row for row in table if row["config"] in main_configs],
-        main_runs,
-        aggregate(runs, table, reps, main_configs),
-    )
+    planned = set().union(*plan.values())
+    main_configs = [c for c in dict.fromkeys(row["config"] for row in table) if in_main_grid(c)]
+    beta_known = any(key[1] in BETA_SLICE for key in planned | runs.keys())  # planned, or with runs
     return Summary(
         runs=runs,
         table=table,
-        main=main,
-        beta=beta_slice(runs, table, reps),
+        main=section(runs, table, reps, planned, main_configs),
+        beta=section(runs, table, reps, planned, BETA_SLICE, beside=["ppo_clip"]) if beta_known else None,
         identity=identity_table(runs),
-        planned=planned,
-        plan_name=plan_name,
+        plan=plan,
+        suite=suite,
         manifest=manifest,
         versions=script_versions(manifest),
         reps=reps,
@@ -344,23 +360,45 @@ def aggregate_markdown(agg: Aggregate) -> str:
     )
 
 
+def aggregate_lines(sec: Section, whose: str) -> list[str]:
+    """The aggregate's table, and which envs it covers: those whose planned runs are all in."""
+    text = [
+        "Scores divided by the PPO-Clip mean score on the same env (so PPO-Clip's mean is 1), over the envs whose"
+        f" planned runs of {whose} are all in, with the seeds a config has on all of them:"
+        f" {', '.join(sec.agg.envs) or 'none yet'}. IQM and mean with 95% stratified-bootstrap CIs (rliable).",
+    ]
+    if sec.waiting:
+        text.append("**Not in the aggregate yet: " + ", ".join(f"{env} ({why})" for env, why in sec.waiting.items()) + ".**")
+    return text + [""] + ([aggregate_markdown(sec.agg), ""] if sec.agg.matrices else [])
+
+
 def beta_section(beta: Section) -> list[str]:
     """The results README's section on the β_t slice."""
-    return [
-        "## The β_t knob beside PPO-Clip",
-        "",
-        "`ppo_beta_shapes.py` configs (" + ", ".join(f"`{c}`: {label(c)}" for c in beta.configs[1:]) + ") on "
-        + ", ".join(beta.envs) + ", beside the main grid's PPO-Clip runs on those envs. Scores as"
-        " above.",
+    text = ["## The β_t knob beside PPO-Clip", ""]
+    if not beta.envs:
+        return text + ["No runs yet (`python -m benchmark.run --phase beta`).", ""]
+    return text + [
+        "`ppo_beta_shapes.py` configs (" + ", ".join(f"`{c}`: {label(c)}" for c in beta.configs if c in BETA_SLICE)
+        + ") on " + ", ".join(beta.envs) + ", beside the main grid's PPO-Clip runs on those envs. Scores as above.",
         "",
         score_markdown(beta.rows),
         "",
-        "Normalized by the PPO-Clip mean score per env, over the envs on which every one of these configs has runs"
-        f" ({', '.join(beta.agg.envs) or 'none'}); IQM and mean with 95% stratified-bootstrap CIs (rliable).",
-        "",
-        aggregate_markdown(beta.agg),
-        "",
+        *aggregate_lines(beta, "these configs"),
     ]
+
+
+REPLAY_GUARD = "tests/test_replay.py"  # replays the first updates of committed runs with the checkout's scripts
+
+
+def versions_text(config: str, blobs: dict[str, list]) -> str:
+    """A config's script and its blob(s); with several, each blob's runs by env."""
+    text = f"{label(config)} `{CONFIGS[config].script if config in CONFIGS else '?'}` "
+    if len(blobs) == 1:
+        return text + next(iter(blobs))
+    return text + " + ".join(
+        f"{blob} ({len(keys)} run{'s' * (len(keys) > 1)}: {', '.join(dict.fromkeys(env for env, _, _ in keys))})"
+        for blob, keys in blobs.items()
+    )
 
 
 def provenance_lines(s: Summary) -> list[str]:
@@ -372,38 +410,54 @@ def provenance_lines(s: Summary) -> list[str]:
     text = [
         f"Code: {code} (see `runs.csv`).",
         "Script versions (git blob of the config's script at its runs' commits; one id: all its runs ran the same"
-        " code): " + ", ".join(f"{label(c)} `{CONFIGS[c].script if c in CONFIGS else '?'}` {' + '.join(ids)}"
-                                 for c, ids in s.versions.items()) + ".",
+        " code): " + ", ".join(versions_text(c, blobs) for c, blobs in s.versions.items()) + ".",
     ]
-    if any(len(ids) > 1 for ids in s.versions.values()):
-        text.append("**Some configs mix versions of their script: compare their runs with care.**")
+    if any(len(blobs) > 1 for blobs in s.versions.values()):
+        if (REPO / REPLAY_GUARD).exists():
+            text.append(
+                "Some configs' runs come from several versions of their script. The project holds that these versions"
+                f" compute the same floats; where that is checked: `{REPLAY_GUARD}` replays the first updates of"
+                " committed Hopper-v4 runs with the checkout's scripts and compares every episode with the committed"
+                " CSVs (the checkout's scripts against the versions of those runs, over their first updates)."
+            )
+        else:
+            text.append("**Some configs mix versions of their script and no test here checks that they compute the same"
+                        " floats: compare their runs with care.**")
+    return text
+
+
+def plan_lines(s: Summary) -> list[str]:
+    """How many planned runs are in, per suite phase, and which are missing where few are."""
+    outside = s.runs.keys() - s.planned
+    phases = ", ".join(f"{phase} {len(keys & s.runs.keys())} of {len(keys)}" for phase, keys in s.plan.items())
+    text = [
+        f"**{len(s.present)} of the {len(s.planned)} planned runs are present** ({s.suite}: {phases})"
+        + (f"; {len(outside)} more runs outside the plan are included." if outside else "."),
+    ]
+    for phase, keys in s.plan.items():
+        missing = sorted(keys - s.runs.keys(), key=run_key)
+        if 0 < len(missing) <= 20:
+            text.append(f"Missing ({phase}): " + ", ".join(f"{e}/{c}/seed{seed}" for e, c, seed in missing) + ".")
     return text
 
 
 def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
     """The results README.md: counts and provenance, scores, aggregates, identity, figures."""
-    missing = sorted(s.planned - s.runs.keys(), key=run_key)
-    outside = s.runs.keys() - s.planned
     text = [
         "# Benchmark results",
         "",
         "Made by `python -m benchmark.report` from the per-run CSVs in `csv/`; do not edit by hand.",
         "",
-        f"**{len(s.present)} of the {len(s.planned)} planned runs are present** ({s.plan_name})"
-        + (f"; {len(outside)} more runs outside the plan are included." if outside else "."),
-    ]
-    if 0 < len(missing) <= 20:
-        text.append("Missing: " + ", ".join(f"{e}/{c}/seed{seed}" for e, c, seed in missing) + ".")
-    text += provenance_lines(s)
-    text += [
+        *plan_lines(s),
+        *provenance_lines(s),
         "",
         "## Scores",
         "",
         f"Score of a run: the mean raw episodic return of the episodes that ended in the last {LAST_FRACTION:.0%} of its"
-        " training steps. Per env and config: n seeds, mean ± std (sample std) over seeds, and the IQM with its 95%"
-        f" stratified-bootstrap CI (rliable, {s.reps} reps).",
+        " training steps. Per env and config of the main grid: n seeds, mean ± std (sample std) over seeds, and the IQM"
+        f" with its 95% stratified-bootstrap CI (rliable, {s.reps} reps). `scores.csv` has every config.",
         "",
-        score_markdown(s.table),
+        score_markdown(s.main.rows),
         "",
         "Reference lines in the plots: CleanRL `ppo_continuous_action.py`, 1M steps, 3 seeds, openrlbenchmark"
         f" ({REFERENCE_SOURCE}):",
@@ -414,12 +468,7 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
         "",
         "## Aggregate over envs",
         "",
-        "Scores divided by the PPO-Clip mean score on the same env (so PPO-Clip's mean is 1), over the envs on which"
-        f" every config of the main grid has runs ({', '.join(s.main.agg.envs) or 'none'}) and the seeds a config has"
-        " on all of them; IQM and mean with 95% stratified-bootstrap CIs (rliable).",
-        "",
-        aggregate_markdown(s.main.agg),
-        "",
+        *aggregate_lines(s.main, "the main grid"),
         *(beta_section(s.beta) if s.beta else []),
         "## Identity of the three forms of the clip gradient",
         "",
@@ -439,16 +488,16 @@ def write(results: Path, s: Summary):
     """scores.csv, identity.csv, the figures and README.md, into results."""
     write_csv(results / "scores.csv", ["env", "config", "n", "mean", "std", "iqm", "iqm_lo", "iqm_hi"], s.table)
     write_csv(results / "identity.csv", ["env", "seed", "episodes", *IDENTICAL[1:]], s.identity)
-    figures = plots.draw(results, s.main.runs, REFERENCE, s.main.agg.point, s.main.agg.interval, s.main.configs)
-    if s.beta:
-        figures += plots.draw_beta_slice(results, s.beta.runs, s.beta.configs, s.beta.agg.point, s.beta.agg.interval)
+    figures = plots.draw(results, s.main.runs, REFERENCE, s.main.agg, s.main.configs)
+    if s.beta and s.beta.envs:
+        figures += plots.draw_beta_slice(results, s.beta.runs, s.beta.configs, s.beta.agg)
     (results / "README.md").write_text(readme(s, figures))
 
 
-def summarize(results: Path, planned: set, plan_name: str, reps: int) -> str:
-    s = compute(load_runs(results), read_csv(results / "runs.csv"), planned, plan_name, reps)
+def summarize(results: Path, plan: dict[str, set], suite: str, reps: int) -> str:
+    s = compute(load_runs(results), read_csv(results / "runs.csv"), plan, suite, reps)
     write(results, s)
-    return f"{len(s.present)} of {len(planned)} planned runs present; wrote {results / 'README.md'}"
+    return f"{len(s.present)} of {len(s.planned)} planned runs present; wrote {results / 'README.md'}"
 
 
 # The top-level README's results section, between these markers, is rewritten from the committed data.
@@ -457,7 +506,7 @@ BEGIN, END = "<!-- benchmark results: written by python -m benchmark.report -->"
 
 
 def update_top_readme(readme: Path, results: Path, planned: set):
-    """The headline figure, the score table and the identity count, from what summarize wrote."""
+    """The headline figure, the main grid's score table and the identity count, from what summarize wrote."""
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         return
@@ -478,7 +527,7 @@ def update_top_readme(readme: Path, results: Path, planned: set):
         "",
         f"![PPO-Clip vs per-sample KL]({rel}/headline.png)",
         "",
-        score_markdown(scores),
+        score_markdown([row for row in scores if in_main_grid(row["config"])]),
         "",
         f"Same-seed runs of {', '.join(IDENTICAL)} compared{'' if identity_complete else ' so far'}:"
         f" {len(compared)} env/seed pairs,"
@@ -494,7 +543,7 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=Path, default=RUNS, help="the runner's output directory (default: %(default)s)")
     p.add_argument("--results", type=Path, default=RESULTS, help="CSVs, tables and plots (default: %(default)s)")
     p.add_argument("--suite", type=Path, default=SUITE, help="for the planned runs (default: %(default)s)")
-    p.add_argument("--phase", nargs="+", default=["main"], help="suite phase(s) planned (default: main)")
+    p.add_argument("--phase", nargs="+", help="suite phase(s) planned (default: every phase of the suite)")
     p.add_argument("--reps", type=int, default=2000, help="bootstrap replications (default: %(default)s)")
     args = p.parse_args(argv)
     if args.step in ("all", "extract"):
@@ -503,13 +552,13 @@ def main(argv=None) -> int:
         elif args.step == "extract":
             fail("benchmark.report", f"no runs directory {args.runs}")
     if args.step in ("all", "summarize"):
-        planned = set()
-        for phase in args.phase:
+        plan = {}
+        for phase in args.phase or suite_phases(args.suite):
             grid = load_phase(args.suite, phase)
-            planned |= {(e, c, str(s)) for e in grid["envs"] for c in grid["configs"] for s in grid["seeds"]}
-        print(summarize(args.results, planned, f"{args.suite.name}, phase {' + '.join(args.phase)}", args.reps))
+            plan[phase] = {(e, c, str(s)) for e in grid["envs"] for c in grid["configs"] for s in grid["seeds"]}
+        print(summarize(args.results, plan, args.suite.name, args.reps))
         if args.results.resolve() == RESULTS.resolve():  # the repository's own results
-            update_top_readme(TOP_README, args.results, planned)
+            update_top_readme(TOP_README, args.results, set().union(*plan.values()))
     return 0
 
 

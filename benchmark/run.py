@@ -41,6 +41,11 @@ def bad(msg: str):
     fail("benchmark.run", msg)
 
 
+def suite_phases(suite: Path) -> list[str]:
+    with open(suite, "rb") as f:
+        return list(tomllib.load(f).get("phases", {}))
+
+
 def load_phase(suite: Path, phase: str) -> dict:
     """The phase's table, over the suite's top-level keys: envs, configs, seeds, total_timesteps."""
     with open(suite, "rb") as f:

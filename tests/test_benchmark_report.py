@@ -132,7 +132,7 @@ def test_readme_and_plots(made):
     _, results, _ = made
     readme = (results / "README.md").read_text()
     assert "**15 of the 16 planned runs are present**" in readme
-    assert "Missing: Walker2d-v4/ppo_dual/seed1." in readme
+    assert "Missing (main): Walker2d-v4/ppo_dual/seed1." in readme
     assert "| Hopper-v4 | 1 | 5 | identical | diverges at step 600 |" in readme
     assert "| Hopper-v4 | 2382.86 ± 271.74 |" in readme and "Ant-v4 |" not in readme
     for png in ("headline.png", "configs.png", "aggregate.png", "killset.png"):
@@ -150,22 +150,26 @@ def test_script_versions_name_the_code_each_config_ran(made):
 
     head = git("rev-parse", "HEAD")
     manifest = [
-        {"config": "ppo_clip", "git_commit": head},
-        {"config": "ppo_clip", "git_commit": unknown},
-        {"config": "ppo_dual", "git_commit": head},
-        {"config": "ppo_dual", "git_commit": head},
-        {"config": "ppo_kl_fixed", "git_commit": head},
-        {"config": "ppo_kl_adaptive", "git_commit": head},
+        {"env": "A", "config": "ppo_clip", "seed": "0", "git_commit": head},
+        {"env": "B", "config": "ppo_clip", "seed": "0", "git_commit": unknown},
+        {"env": "A", "config": "ppo_dual", "seed": "0", "git_commit": head},
+        {"env": "A", "config": "ppo_dual", "seed": "1", "git_commit": head},
+        {"env": "A", "config": "ppo_kl_fixed", "seed": "0", "git_commit": head},
+        {"env": "A", "config": "ppo_kl_adaptive", "seed": "0", "git_commit": head},
     ]
     clip, dual, kl = (
         git("rev-parse", "--short=10", f"HEAD:{name}") for name in ("ppo_clip.py", "ppo_dual.py", "ppo_kl.py")
     )
-    assert report.script_versions(manifest) == {
-        "ppo_clip": sorted([clip, "?"]),  # two versions: one unknown
-        "ppo_dual": [dual],  # two runs, one version
-        "ppo_kl_fixed": [kl],
-        "ppo_kl_adaptive": [kl],  # configs of one script share its blob
+    versions = report.script_versions(manifest)
+    assert versions == {
+        "ppo_clip": {"?": [("B", "ppo_clip", "0")], clip: [("A", "ppo_clip", "0")]},  # two versions: one unknown
+        "ppo_dual": {dual: [("A", "ppo_dual", "0"), ("A", "ppo_dual", "1")]},  # two runs, one version
+        "ppo_kl_fixed": {kl: [("A", "ppo_kl_fixed", "0")]},
+        "ppo_kl_adaptive": {kl: [("A", "ppo_kl_adaptive", "0")]},  # configs of one script share its blob
     }
+    # every version of a config is named, with the envs of its runs
+    assert report.versions_text("ppo_clip", versions["ppo_clip"]) == f"PPO-Clip `ppo_clip.py` {clip} (1 run: A) + ? (1 run: B)"
+    assert report.versions_text("ppo_dual", versions["ppo_dual"]) == f"dual `ppo_dual.py` {dual}"
 
 
 def test_regenerated_from_csvs_alone(made, tmp_path):
@@ -209,7 +213,8 @@ def test_beta_slice_beside_clip_leaves_the_main_aggregate_alone(tmp_path):
     """β_t configs on fewer envs: their own section and figures beside PPO-Clip, on their envs; the main
     aggregate still covers every env of the main grid."""
     runs, results, suite = tmp_path / "runs", tmp_path / "results", tmp_path / "suite.toml"
-    suite.write_text(SUITE + '[phases.beta]\nenvs = ["Hopper-v4"]\nconfigs = ["beta_sigmoid", "beta_asym"]\n')
+    main = SUITE.replace('"ppo_per_sample_kl", "ppo_dual", ', "")  # the main grid: ppo_clip and ppo_kl_fixed
+    suite.write_text(main + '[phases.beta]\nenvs = ["Hopper-v4"]\nconfigs = ["beta_sigmoid", "beta_asym"]\n')
     for env in ENVS:
         for config in ("ppo_clip", "ppo_kl_fixed"):
             for seed in SEEDS:
@@ -220,15 +225,15 @@ def test_beta_slice_beside_clip_leaves_the_main_aggregate_alone(tmp_path):
     argv = ["--runs", str(runs), "--results", str(results), "--suite", str(suite), "--reps", "200"]
     assert report.main(argv + ["--phase", "main", "beta"]) == 0
     readme = (results / "README.md").read_text()
-    assert "**12 of the 20 planned runs are present**" in readme  # main: 4 configs × 2 envs × 2 seeds, beta: 4
+    assert "**12 of the 12 planned runs are present** (suite.toml: main 8 of 8, beta 4 of 4)." in readme
     main_agg = readme.split("## Aggregate over envs")[1].split("##")[0]
-    assert "(Hopper-v4, Walker2d-v4)" in main_agg and "β_t" not in main_agg
+    assert "all of them: Hopper-v4, Walker2d-v4." in main_agg and "β_t" not in main_agg
     assert "| PPO-Clip | 2 |" in main_agg and "| KL, fixed β=1 | 2 |" in main_agg
     beta = readme.split("## The β_t knob beside PPO-Clip")[1].split("## Identity")[0]
     # Hopper: PPO-Clip 159.75 (seeds 109.75, 209.75) and the β configs score as PPO-Clip (base() is config-free)
     assert "| Hopper-v4 | PPO-Clip | 2 | 159.8 ± 70.7 |" in beta and "| Hopper-v4 | β_t sigmoid, s=0.05 | 2 |" in beta
     assert "Walker2d-v4 |" not in beta and "KL, fixed" not in beta
-    assert "(Hopper-v4); IQM and mean" in beta and "| β_t step, ε 0.2/0.28 | 2 | 1.000 [" in beta
+    assert "all of them: Hopper-v4. IQM and mean" in beta and "| β_t step, ε 0.2/0.28 | 2 | 1.000 [" in beta
     for png in ("beta.png", "beta_killset.png", "beta_aggregate.png"):
         assert f"]({png})" in readme and (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -237,3 +242,114 @@ def test_no_beta_section_without_beta_runs(made):
     _, results, _ = made
     readme = (results / "README.md").read_text()
     assert "β_t knob" not in readme and not (results / "beta.png").exists()
+
+
+# ---- Humanoid-v4 in the main grid, at every state of its runs ----
+
+MAIN5 = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed", "ppo_kl_adaptive"]
+GRID_SUITE = f"""configs = {MAIN5!r}
+seeds = [0, 1, 2]
+total_timesteps = 1000
+[phases.main]
+envs = ["Hopper-v4"]
+[phases.humanoid]
+envs = ["Humanoid-v4"]
+""".replace("'", '"')
+
+
+def write_csv_run(results, env, config, seed):
+    """A run's CSV as extract writes it: episodes (returns base + step/100) and per-update kill fractions."""
+    rows = [{"step": step, "episodic_return": base(env, config, seed) + step / 100} for step in EPISODE_STEPS]
+    rows += [{"step": step, "kill_frac": step / 10000} for step in range(100, 1001, 100)]
+    rows.sort(key=lambda row: (row["step"], "kill_frac" in row))
+    report.write_csv(results / "csv" / env / config / f"seed{seed}.csv", ["step", "episodic_return", "kill_frac"], rows)
+
+
+def png_width(path):
+    return int.from_bytes(path.read_bytes()[16:20], "big")  # the IHDR chunk
+
+
+def summarize_grid(tmp_path, humanoid_runs):
+    """Hopper-v4 complete (5 configs × 3 seeds), the given Humanoid-v4 (config, seed) runs; the report made by the
+    default invocation (every phase of the suite planned)."""
+    results, suite = tmp_path / "results", tmp_path / "suite.toml"
+    shutil.rmtree(results, ignore_errors=True)
+    suite.write_text(GRID_SUITE)
+    for config in MAIN5:
+        for seed in range(3):
+            write_csv_run(results, "Hopper-v4", config, seed)
+    for config, seed in humanoid_runs:
+        write_csv_run(results, "Humanoid-v4", config, seed)
+    argv = ["summarize", "--results", str(results), "--suite", str(suite), "--reps", "50"]
+    assert report.main(argv) == 0
+    return results, (results / "README.md").read_text()
+
+
+@pytest.mark.parametrize("pick", [0, 1, 2, 7, 14, 15])
+def test_humanoid_joins_the_main_grid_at_every_state(tmp_path, pick):
+    """With any subset of the 15 planned Humanoid runs in, every main-grid table and figure shows them, and the
+    aggregate covers Hopper alone, naming Humanoid and its count, until all of them are in."""
+    planned = [(config, seed) for config in MAIN5 for seed in range(3)]
+    runs = sorted(np.random.default_rng(pick).permutation(len(planned))[:pick])
+    humanoid = [planned[i] for i in runs]
+    results, readme = summarize_grid(tmp_path, humanoid)
+    assert f"**{15 + pick} of the 30 planned runs are present** (suite.toml: main 15 of 15, humanoid {pick} of 15)" in readme
+    scores = readme.split("## Scores")[1].split("## Aggregate")[0]
+    aggregate = readme.split("## Aggregate over envs")[1].split("## Identity")[0]
+    identity = readme.split("## Identity")[1].split("## Plots")[0]
+    assert "| Humanoid-v4 | 716.11 ± 49.08 |" in scores  # the CleanRL reference
+    for config in MAIN5:
+        n = sum(c == config for c, _ in humanoid)
+        assert (f"| Humanoid-v4 | {report.label(config)} | {n} |" in scores) == (n > 0)
+    clip_seeds = [seed for config, seed in humanoid if config == "ppo_clip"]
+    assert identity.count("| Humanoid-v4 |") == len(clip_seeds)
+    panels = 2 if humanoid else 1
+    for png in ("headline.png", "configs.png", "killset.png"):
+        assert png_width(results / png) == round(4.2 * 110 * panels), png
+    if pick < 15:
+        assert "all of them: Hopper-v4. IQM" in aggregate
+        assert f"**Not in the aggregate yet: Humanoid-v4 ({pick} of its 15 planned runs are in).**" in aggregate
+        assert "| PPO-Clip | 3 |" in aggregate  # Hopper's three seeds, whatever Humanoid has
+    else:
+        assert "all of them: Hopper-v4, Humanoid-v4. IQM" in aggregate and "Not in the aggregate" not in aggregate
+    assert "aggregate.png" in readme
+
+
+def test_aggregate_leaves_out_an_env_whose_seeds_are_still_coming(tmp_path):
+    """Seed 0 of every config on Humanoid: every config has runs there, but the aggregate must not take Humanoid
+    in with one seed of three, nor drop Hopper's other seeds to match it."""
+    _, readme = summarize_grid(tmp_path, [(config, 0) for config in MAIN5])
+    aggregate = readme.split("## Aggregate over envs")[1].split("## Identity")[0]
+    assert "all of them: Hopper-v4. IQM" in aggregate
+    assert "Humanoid-v4 (5 of its 15 planned runs are in)" in aggregate
+    assert "| PPO-Clip | 3 | 1.000 [" in aggregate and "| KL, fixed β=1 | 3 |" in aggregate
+
+
+def test_runs_outside_the_plan_are_named_not_aggregated(tmp_path):
+    results, readme = summarize_grid(tmp_path, [])
+    write_csv_run(results, "Ant-v4", "ppo_clip", 0)  # no phase plans Ant-v4
+    assert report.main(["summarize", "--results", str(results), "--suite", str(tmp_path / "suite.toml"),
+                        "--reps", "50", "--phase", "main"]) == 0
+    readme = (results / "README.md").read_text()
+    assert "**15 of the 15 planned runs are present** (suite.toml: main 15 of 15); 1 more runs outside the plan" in readme
+    assert "**Not in the aggregate yet: Ant-v4 (its runs are outside the plan).**" in readme
+
+
+def test_several_script_versions_say_where_their_floats_are_checked(monkeypatch, tmp_path):
+    versions = {"ppo_clip": {"aaaa": [("Hopper-v4", "ppo_clip", "0")], "bbbb": [("Humanoid-v4", "ppo_clip", "0")]}}
+    manifest = [{"git_commit": "a" * 40, "git_dirty": "False"}]
+    s = report.Summary(runs={}, table=[], main=None, beta=None, identity=[], plan={}, suite="s", manifest=manifest,
+                       versions=versions, reps=1)
+    text = "\n".join(report.provenance_lines(s))
+    assert "PPO-Clip `ppo_clip.py` aaaa (1 run: Hopper-v4) + bbbb (1 run: Humanoid-v4)." in text
+    guard = tmp_path / "test_replay.py"
+    guard.write_text("")
+    monkeypatch.setattr(report, "REPO", tmp_path)
+    monkeypatch.setattr(report, "REPLAY_GUARD", guard.name)
+    assert "these versions compute the same floats; where that is checked: `test_replay.py` replays" in (
+        "\n".join(report.provenance_lines(s))
+    )
+    guard.unlink()
+    assert "no test here checks that they compute the same floats" in "\n".join(report.provenance_lines(s))
+    s.versions = {"ppo_clip": {"aaaa": versions["ppo_clip"]["aaaa"]}}  # one version: nothing to check
+    assert "floats" not in "\n".join(report.provenance_lines(s))
