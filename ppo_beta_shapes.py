@@ -1,15 +1,25 @@
-"""PPO with a shaped per-sample KL penalty: the clip is one setting of the knob β_t.
+"""PPO with a shaped per-sample KL penalty: the clip and its published variants are gates on β_t.
 
 Surrogate, with w = π_θ(a|s)/π_old(a|s), Â the advantage and sg(·) the stop-gradient:
-    L = −mean(Â·w) + mean(sg(β_t)·(−log w)),   β_t = −w·Â·g_t·ρ^k_t
-The gate g_t ∈ [0, 1] is a function of the overshoot past the band edge in the direction the
-advantage pushes: u_t = w − (1+ε_high) if Â > 0, else (1−ε_low) − w (the kill set is u_t > 0).
-    step     g = 1[u > 0]                      exactly PPO-Clip (with ε_low = ε_high = ε)
-    sigmoid  g = σ(u/s)                        → step as the softness s → 0
-    linear   g = clip(u/s, 0, 1)               → step as s → 0
+    L = −mean(Â·w) + mean(sg(β_t)·(−log w)),   β_t = −w·Â·G_t·ρ^k_t
+so a sample's gradient is −Â·(1 − G_t)·∇w: G = 0 passes it, G = 1 zeroes it (the clip), G > 1
+reverses it, G < 0 amplifies it. u_t = w − (1+ε_high) if Â > 0, else (1−ε_low) − w, is the overshoot
+past the band edge in the direction the advantage pushes; the kill set is u_t > 0.
+    step       G = 1[u > 0]                           PPO-Clip, exactly (with ε_low = ε_high = ε)
+    sigmoid    G = σ(u/s)                             → step as the softness s → 0
+    linear     G = clip(u/s, 0, 1)                    → step as s → 0
+    dual_clip  G = 1[u > 0 or (Â < 0 and w > c)]      dual-clip PPO, Ye et al. 2020
+    rollback   G = (1+α)·1[u > 0]                     PPO-RB, Wang, He & Tan 2019
+    trppo      G = 1[KL_s ≥ δ and (w−1)·Â > 0]        TR-PPO, Wang, He & Tan 2019
+    spo        G = sign(Â)·(w−1)/ε                    SPO, Xie et al. 2025
+    cispo      G = 1 − clip(w, 1−ε_low, 1+ε_high)/w   CISPO, MiniMax-M1 2025
+    gppo       G = 1 − (1±ε)/w if u > 0, else dual_clip's    GPPO (Klear-Reasoner), Su et al. 2025
+    sapo       G = 1 − 4σ(1−σ), σ = σ(τ·(w−1))        SAPO, Qwen 2025
+KL_s = KL(π_old(·|s)‖π_θ(·|s)) in closed form; ε of spo and gppo: the band side Â pushes toward.
 --clip-coef-low/--clip-coef-high set an asymmetric band (e.g. 0.2/0.28, "clip-higher"), used by
-every shape and by the kill-set diagnostics. Position-aware (off at ρ = 1): the multiplier ρ^k_t,
-k_t = the sample's step index within its episode, weakens the penalty late in long episodes.
+every shape that has a band and by the kill-set diagnostics. Position-aware (off at ρ = 1): the
+multiplier ρ^k_t, k_t = the sample's step index within its episode, weakens the penalty late in
+long episodes.
 Changes versus ppo_per_sample_kl.py:  diff -u ppo_per_sample_kl.py ppo_beta_shapes.py
 """
 
@@ -31,6 +41,9 @@ import torch.nn.functional as F
 import tyro
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
+# >>> ALGO: argument types of the knob
+from typing import Literal
+# <<< ALGO
 
 
 @dataclass
@@ -91,8 +104,10 @@ class Args:
     max_grad_norm: float = 0.5
     """the maximum global norm of the gradient"""
     # >>> ALGO: arguments of the β_t knob
-    beta_shape: str = "step"
-    """the gate g_t: step (= PPO-Clip), sigmoid or linear"""
+    beta_shape: Literal[
+        "step", "sigmoid", "linear", "dual_clip", "rollback", "trppo", "spo", "cispo", "gppo", "sapo"
+    ] = "step"
+    """the gate G_t: step (= PPO-Clip), two soft steps, or a published clip variant (see the docstring)"""
     beta_softness: float = 0.05
     """width s of the soft gates (sigmoid, linear), in units of w"""
     clip_coef_low: Optional[float] = None
@@ -101,6 +116,16 @@ class Args:
     """ε_high, the band's upper half-width (default: --clip-coef)"""
     position_rho: float = 1.0
     """ρ in the position multiplier ρ^k (k: step index within the episode); 1 turns it off"""
+    dual_clip_c: float = 3.0
+    """c of dual_clip and gppo: where Â < 0 and w > c the gradient is zeroed"""
+    rollback_alpha: float = 0.3
+    """α of rollback: on the kill set the gradient is reversed and scaled by α"""
+    trppo_kl_range: float = 0.035
+    """δ of trppo: the gradient is stopped where KL(π_old‖π_θ) at the state ≥ δ and (w−1)·Â > 0"""
+    sapo_tau_pos: float = 1.0
+    """τ of sapo where Â > 0"""
+    sapo_tau_neg: float = 1.05
+    """τ of sapo where Â ≤ 0"""
     # <<< ALGO
 
 
@@ -119,8 +144,6 @@ def check_args(args: Args):
     if args.eval_checkpoint is None and args.total_timesteps < batch_size:
         fail(f"--total-timesteps {args.total_timesteps} is smaller than one batch ({batch_size} steps)")
     # >>> ALGO: check the knob
-    if args.beta_shape not in BETA_SHAPES:
-        fail(f"--beta-shape must be one of {', '.join(BETA_SHAPES)}, got {args.beta_shape!r}")
     if not args.beta_softness > 0:
         fail(f"--beta-softness must be positive, got {args.beta_softness}")
     for name, eps in zip(("clip-coef", "clip-coef-low", "clip-coef-high"), (args.clip_coef, *clip_band(args))):
@@ -128,6 +151,13 @@ def check_args(args: Args):
             fail(f"--{name} must be in (0, 1), got {eps}")
     if not 0 < args.position_rho <= 1:
         fail(f"--position-rho must be in (0, 1], got {args.position_rho}")
+    if not args.dual_clip_c > 1 + clip_band(args)[1]:
+        fail(f"--dual-clip-c must be greater than 1 + ε_high = {1 + clip_band(args)[1]}, got {args.dual_clip_c}")
+    if not args.rollback_alpha >= 0:
+        fail(f"--rollback-alpha must be non-negative, got {args.rollback_alpha}")
+    for name in ("trppo_kl_range", "sapo_tau_pos", "sapo_tau_neg"):
+        if not getattr(args, name) > 0:
+            fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     # <<< ALGO
     if args.eval_episodes < 0:
         fail(f"--eval-episodes must be non-negative, got {args.eval_episodes}")
@@ -324,10 +354,7 @@ def compute_advantages(buf: Rollout, agent: Agent, next_obs, gamma: float, gae_l
     return torch.from_numpy(advantages)
 
 
-# >>> ALGO: the gate g_t and the band
-BETA_SHAPES = ("step", "sigmoid", "linear")
-
-
+# >>> ALGO: the gate G_t, the band, and trppo's per-state KL
 def clip_band(args):
     """(ε_low, ε_high), each defaulting to --clip-coef."""
     low = args.clip_coef if args.clip_coef_low is None else args.clip_coef_low
@@ -335,14 +362,42 @@ def clip_band(args):
     return low, high
 
 
-def beta_gate(ratio, advantages, eps_low, eps_high, shape, softness):
-    """g_t ∈ [0, 1] from u_t, the overshoot past the band edge in the advantage's direction."""
+def gaussian_kl(mean_old, logstd_old, mean, logstd):
+    """KL(N(μ_old, σ_old²) ‖ N(μ, σ²)) summed over action dims, per sample."""
+    var_ratio = torch.exp(2 * (logstd_old - logstd))
+    return (0.5 * (var_ratio + (mean - mean_old) ** 2 / torch.exp(2 * logstd) - 1) - (logstd_old - logstd)).sum(1)
+
+
+def beta_gate(ratio, advantages, args, state_kl=None):
+    """G_t, one branch per shape: source, then G. u_t is the overshoot past the band edge in the
+    advantage's direction; the kill set is u > 0. `state_kl` (trppo only): KL(π_old‖π_θ) per state."""
+    eps_low, eps_high = clip_band(args)
     overshoot = torch.where(advantages > 0, ratio - (1 + eps_high), (1 - eps_low) - ratio)
-    if shape == "step":
+    shape = args.beta_shape
+    if shape == "step":  # PPO-Clip, Schulman et al. 2017: G = 1[u > 0]
         return (overshoot > 0).to(ratio.dtype)
-    if shape == "sigmoid":
-        return torch.sigmoid(overshoot / softness)
-    return torch.clamp(overshoot / softness, 0, 1)
+    if shape == "sigmoid":  # G = σ(u/s)
+        return torch.sigmoid(overshoot / args.beta_softness)
+    if shape == "linear":  # G = clip(u/s, 0, 1)
+        return torch.clamp(overshoot / args.beta_softness, 0, 1)
+    beyond_c = (advantages < 0) & (ratio > args.dual_clip_c)  # where dual-clip's c·Â bounds the loss
+    if shape == "dual_clip":  # Ye et al. 2020: G = 1 on the kill set and where Â < 0 ∧ w > c
+        return ((overshoot > 0) | beyond_c).to(ratio.dtype)
+    if shape == "rollback":  # PPO-RB, Wang, He & Tan 2019: G = 1+α on the kill set
+        return (overshoot > 0).to(ratio.dtype) * (1 + args.rollback_alpha)
+    if shape == "trppo":  # TR-PPO, Wang, He & Tan 2019: G = 1 where KL_s ≥ δ ∧ (w−1)·Â > 0 (as w·Â > Â)
+        return ((state_kl >= args.trppo_kl_range) & (ratio * advantages > advantages)).to(ratio.dtype)
+    if shape == "spo":  # SPO, Xie et al. 2025: ℓ = −Â·w + |Â|·(w−1)²/(2ε), G = sign(Â)·(w−1)/ε
+        return torch.where(advantages > 0, (ratio - 1) / eps_high, (1 - ratio) / eps_low)
+    clip_over_w = torch.clamp(ratio, 1 - eps_low, 1 + eps_high) / ratio  # (1±ε)/w outside the band, 1 in it
+    if shape == "cispo":  # CISPO, MiniMax-M1 2025: ℓ = −sg(clip(w))·Â·log π_θ, G = 1 − clip(w)/w
+        return 1 - clip_over_w
+    if shape == "gppo":  # GPPO, Su et al. 2025: ℓ = −Â·(1±ε)·w/sg(w) on the kill set, dual clip kept
+        return torch.where(overshoot > 0, 1 - clip_over_w, beyond_c.to(ratio.dtype))
+    # sapo, SAPO, Qwen 2025: ℓ = −(4/τ)·σ(τ·(w−1))·Â, G = 1 − 4σ(1−σ), τ = τ_pos if Â > 0 else τ_neg
+    tau = torch.where(advantages > 0, ratio.new_tensor(args.sapo_tau_pos), ratio.new_tensor(args.sapo_tau_neg))
+    sig = torch.sigmoid(tau * (ratio - 1))
+    return 1 - 4 * sig * (1 - sig)
 
 
 # <<< ALGO
@@ -453,6 +508,12 @@ def main():
         b_returns = returns.reshape(-1)
         b_values = buf.values.reshape(-1)
 
+        # >>> ALGO: trppo: the old policy's action means and log-std, for the per-state KL
+        if args.beta_shape == "trppo":
+            with torch.no_grad():
+                b_old_mean = agent.mean(b_obs)
+            old_logstd = agent.actor_logstd.detach().clone()
+        # <<< ALGO
         stats = defaultdict(float)  # sums over minibatches of per-minibatch diagnostics
         n_minibatches = args.update_epochs * args.num_minibatches
         for epoch in range(args.update_epochs):
@@ -481,11 +542,15 @@ def main():
                 )
                 inband = (ratio >= 1 - args.clip_coef) & (ratio <= 1 + args.clip_coef)
 
-                # >>> ALGO: shaped per-sample KL surrogate, L = −mean(Â·w) + mean(sg(β_t)·(−log w)), β_t = −w·Â·g_t
+                # >>> ALGO: shaped per-sample KL surrogate, L = −mean(Â·w) + mean(sg(β_t)·(−log w)), β_t = −w·Â·G_t
                 eps_low, eps_high = clip_band(args)
                 kill = ((mb_advantages > 0) & (ratio > 1 + eps_high)) | ((mb_advantages < 0) & (ratio < 1 - eps_low))
                 inband = (ratio >= 1 - eps_low) & (ratio <= 1 + eps_high)
-                gate = beta_gate(ratio, mb_advantages, eps_low, eps_high, args.beta_shape, args.beta_softness)
+                state_kl = None
+                if args.beta_shape == "trppo":
+                    with torch.no_grad():
+                        state_kl = gaussian_kl(b_old_mean[b_inds[mb]], old_logstd, mean, agent.actor_logstd)
+                gate = beta_gate(ratio.detach(), mb_advantages, args, state_kl)  # G_t is stop-gradient, as β_t
                 if args.position_rho != 1:
                     gate = gate * args.position_rho ** buf.episode_step.reshape(-1)[b_inds[mb]]
                 beta_t = (-ratio * mb_advantages * gate).detach()
@@ -494,6 +559,8 @@ def main():
                 stats["losses/beta_mean"] += beta_t.mean()
                 stats["losses/kl_penalty"] += kl_penalty.detach()
                 stats["losses/gate_mean"] += gate.mean()
+                stats["killset/reversed_frac"] += (gate > 1).float().mean()  # G > 1: gradient reversed
+                stats["killset/amplified_frac"] += (gate < 0).float().mean()  # G < 0: gradient amplified
                 # <<< ALGO
 
                 if args.clip_vloss:

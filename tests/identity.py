@@ -109,3 +109,85 @@ def assert_same_gradients(script, agent, obs, actions, old_logprob, advantages, 
             assert torch.equal(g, g_ref), f"{script} vs ppo_clip.py, " + describe(g, g_ref, f"grad of {name}")
         else:
             assert (g - g_ref).abs().max() <= tol, f"{script} vs ppo_clip.py, " + describe(g, g_ref, f"grad of {name}")
+
+
+# ppo_beta_shapes.py's family of gates (the β_t zoo): its surrogate run with the actor in scope, on a
+# minibatch placed where each published variant differs from the clip.
+
+ZOO_SCRIPT = "ppo_beta_shapes.py"
+
+
+def zoo_pg_loss(agent, obs, actions, old_logprob, advantages, old_mean, old_logstd, **args):
+    """ppo_beta_shapes.py's own lines from the ratio to its surrogate (as pg_loss runs them), with its
+    Args defaults and what trppo's per-state KL reads in scope: the current action means (under the
+    update loop's name, before and after its rename to action_mean), the actor, and the old policy's
+    per-state means and log-std. Returns the namespace; its `newlogprob` carries the actor's graph."""
+    import dataclasses
+
+    script = load_script(ZOO_SCRIPT)
+    action_mean = agent.actor_mean(obs)
+    newlogprob = clip_script.gaussian_log_prob(actions, action_mean, agent.actor_logstd)
+    namespace = {
+        **vars(script),
+        "newlogprob": newlogprob,
+        "e_logprobs": old_logprob,
+        "e_advantages": advantages,
+        "mb": slice(None),
+        "b_inds": torch.arange(len(advantages)),
+        "args": SimpleNamespace(**{**dataclasses.asdict(script.Args()), **args}),
+        "stats": defaultdict(float),
+        "buf": None,
+        "agent": agent,
+        "mean": action_mean,
+        "action_mean": action_mean,
+        "b_old_mean": old_mean,
+        "old_logstd": old_logstd,
+    }
+    exec(surrogate_source(ZOO_SCRIPT), namespace)
+    return namespace
+
+
+# Ratios the zoo's gates treat differently from the clip, per advantage sign: deep in the kill set,
+# just inside and outside the band (ε = 0.2), past dual-clip's c = 3 and on either side of c ± 10%.
+ZOO_RATIOS = {
+    -1: [0.3, 0.5, 0.79, 0.81, 1.1, 1.5, 2.5, 2.65, 2.85, 2.95, 3.05, 3.2, 3.4, 3.5],
+    +1: [0.3, 0.6, 0.81, 1.19, 1.21, 1.5, 2.5, 2.85, 3.05, 3.5],
+}
+# trppo's per-state KL around δ = 0.035, for samples whose ratio moved the way Â pushes: either side
+# of δ and of δ ± 10%, so a threshold off by 10% changes some sample's gate.
+ZOO_KL_NEAR_DELTA = [0.035 * f for f in (0.85, 0.93, 0.97, 1.03, 1.07, 1.15)]
+
+
+def make_zoo_batch(dtype, seed, n=64):
+    """make_batch (a real actor; 3 samples on each band edge, exactly) with, besides: samples placed at
+    ZOO_RATIOS for each sign of the normalized advantage, w spanning [0.3, 3.5] or more, and an old
+    policy (per-state means, log-std 0.03 above the actor's) whose closed-form KL(π_old‖π_θ) per state is
+    set: ZOO_KL_NEAR_DELTA on samples with (w−1)·Â > 0, log-uniform in [0.004, 0.5] elsewhere, all at
+    least 3% away from δ = 0.035. Returns (agent, obs, actions, old_logprob, advantages, old_mean,
+    old_logstd, edges). w and the KL are set independently: the identity holds per sample for any pair."""
+    agent, obs, actions, old_logprob, advantages, edges = make_batch(n, dtype, seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        action_mean = agent.actor_mean(obs)
+        newlogprob = clip_script.gaussian_log_prob(actions, action_mean, agent.actor_logstd)
+    adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)  # as the scripts normalize
+    free = [i for i in range(n) if i not in edges]
+    for sign, targets in ZOO_RATIOS.items():
+        picks = [i for i in free if (adv[i] > 0) == (sign > 0)][: len(targets)]
+        assert len(picks) == len(targets), f"too few free samples with sign {sign}"
+        for i, w in zip(picks, targets):
+            old_logprob[i] = newlogprob[i] - math.log(w)
+            free.remove(i)
+    ratio = torch.exp(newlogprob - old_logprob)
+    # the old policy: log-std shifted, means moved so that each state's KL hits its target
+    old_logstd = agent.actor_logstd.detach() + 0.03
+    sigma, sigma_old = agent.actor_logstd.detach().exp(), old_logstd.exp()
+    k0 = (agent.actor_logstd.detach() - old_logstd + sigma_old**2 / (2 * sigma**2) - 0.5).sum()  # KL at equal means
+    pushed = [i for i in range(n) if (ratio[i] - 1) * adv[i] > 0]
+    targets = torch.exp(torch.empty(n, dtype=dtype).uniform_(math.log(0.004), math.log(0.5), generator=gen))
+    targets = torch.where((targets / 0.035 - 1).abs() < 0.03, targets * 1.5, targets)
+    targets[pushed[: len(ZOO_KL_NEAR_DELTA)]] = torch.tensor(ZOO_KL_NEAR_DELTA, dtype=dtype)
+    direction = torch.randn(n, ACT_DIM, generator=gen, dtype=dtype)
+    direction = direction / direction.norm(dim=1, keepdim=True)
+    old_mean = action_mean + sigma * direction * torch.sqrt(2 * (targets - k0)).unsqueeze(1)
+    return agent, obs, actions, old_logprob, advantages, old_mean, old_logstd, edges

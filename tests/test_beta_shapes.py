@@ -89,7 +89,6 @@ def test_episode_step_counts_within_episodes():
     "flags, needle",
     [
         (["--beta-softness", "-0.1"], "--beta-softness"),
-        (["--beta-shape", "cosine"], "--beta-shape"),
         (["--clip-coef-low", "1.5"], "--clip-coef-low"),
         (["--clip-coef-high", "0"], "--clip-coef-high"),
         (["--clip-coef", "1"], "--clip-coef"),
@@ -100,4 +99,12 @@ def test_bad_knob_values_one_line(flags, needle, tmp_path):
     proc = run_script(SCRIPT, *flags, cwd=tmp_path, check=False)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode != 0 and len(lines) == 1 and needle in lines[0], proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_unknown_shape_refused_by_the_parser(tmp_path):
+    """--beta-shape is a Literal (as ppo_kl.py's modes): tyro refuses other names and lists the shapes."""
+    proc = run_script(SCRIPT, "--beta-shape", "cosine", cwd=tmp_path, check=False)
+    assert proc.returncode != 0 and "'cosine'" in proc.stderr and "--beta-shape" in proc.stderr, proc.stderr
+    assert "dual_clip" in proc.stderr and "sapo" in proc.stderr
     assert not (tmp_path / "runs").exists()
