@@ -29,7 +29,7 @@ import random
 import re
 import sys
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
@@ -37,7 +37,6 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import tyro
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
@@ -68,6 +67,8 @@ class Args:
     """deterministic evaluation episodes (after training with --save-model, or of --eval-checkpoint)"""
     eval_checkpoint: Optional[str] = None
     """evaluate this checkpoint (no training), with its saved normalization statistics"""
+    capture_video: bool = False
+    """record the evaluation episodes as MP4 in the run directory's `videos/` (MuJoCo: EGL, headless)"""
     runs_dir: str = "runs"
     """where run directories are created"""
 
@@ -103,6 +104,8 @@ class Args:
     """coefficient of the value loss"""
     max_grad_norm: float = 0.5
     """the maximum global norm of the gradient"""
+    target_kl: Optional[float] = None
+    """CleanRL's early stop: end the update's epochs once the last minibatch's approx KL exceeds it"""
     # >>> ALGO: arguments of the β_t knob
     beta_shape: Literal[
         "step", "sigmoid", "linear", "dual_clip", "rollback", "trppo", "spo", "cispo", "gppo", "sapo"
@@ -136,9 +139,15 @@ def fail(msg: str):
 
 def check_args(args: Args):
     batch_size = args.num_envs * args.num_steps
-    for name in ("learning_rate", "clip_coef", "num_steps", "num_envs", "num_minibatches", "update_epochs"):
+    positive = ["learning_rate", "clip_coef", "num_steps", "num_envs", "num_minibatches", "update_epochs", "max_grad_norm"]
+    for name in positive + (["target_kl"] if args.target_kl is not None else []):
         if not getattr(args, name) > 0:
             fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    for name in ("gamma", "gae_lambda"):
+        if not 0 <= getattr(args, name) <= 1:
+            fail(f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(args, name)}")
+    if not 0 <= args.seed < 2**32:  # what NumPy and the envs can be seeded with
+        fail(f"--seed must be in [0, 2**32), got {args.seed}")
     if batch_size % args.num_minibatches:
         fail(f"num_envs*num_steps = {batch_size} is not divisible by --num-minibatches {args.num_minibatches}")
     if args.eval_checkpoint is None and args.total_timesteps < batch_size:
@@ -159,45 +168,56 @@ def check_args(args: Args):
         if not getattr(args, name) > 0:
             fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     # <<< ALGO
-    if args.eval_episodes < 0:
-        fail(f"--eval-episodes must be non-negative, got {args.eval_episodes}")
+    if args.eval_episodes < (0 if args.eval_checkpoint is None else 1):  # evaluating a checkpoint 0 times: a mistake
+        fail(f"--eval-episodes must be at least {0 if args.eval_checkpoint is None else 1}, got {args.eval_episodes}")
 
 
-def check_env(env_id: str):
-    """Return (obs_dim, act_dim) of a continuous-control env, or fail with one line."""
+def check_env(env_id: str, video: bool = False):
+    """(obs_dim, act_dim) of a continuous-control env or one line of error; `video`: can its frames be recorded?"""
+    if video:
+        os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo: Mesa's EGL on a CPU machine
     try:
-        env = gym.make(env_id)
+        env = gym.make(env_id, render_mode="rgb_array" if video else None)
     except Exception as e:  # unknown id, missing extra, ...: gymnasium raises many types
         fail(f"cannot make env {env_id!r}: {str(e).strip().splitlines()[0]}")
     obs_space, act_space = env.observation_space, env.action_space
-    env.close()
     if not isinstance(act_space, gym.spaces.Box):
         fail(f"{env_id} has {type(act_space).__name__} actions; this script needs continuous (Box) actions")
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         fail(f"{env_id} has observation space {obs_space}; this script needs flat Box observations")
+    try:
+        if video:
+            import moviepy  # noqa: F401  (gymnasium's RecordVideo writes MP4 through it)
+            env.reset(seed=0)
+            assert env.render().ndim == 3, "no RGB frame"
+    except Exception as e:  # no EGL library, no display, no moviepy, ...: many types
+        fail(f"--capture-video: cannot render {env_id} (MUJOCO_GL={os.environ['MUJOCO_GL']}): {type(e).__name__}: {e}")
+    env.close()
     return obs_space.shape[0], act_space.shape[0]
 
 
 class SingleSampleRunningMeanStd(RunningMeanStd):
-    """gymnasium's running statistics, updated as its per-env wrappers always call them: with one
-    sample. A batch of one has mean x[0] and variance 0, so these are the same numbers as
-    RunningMeanStd.update, without np.mean/np.var (~5 µs a call instead of ~14, twice per step)."""
+    """gymnasium's statistics, updated one sample at a time as its per-env wrappers do, without np.mean/np.var."""
 
     def update(self, x):
+        assert len(x) == 1, f"SingleSampleRunningMeanStd takes one sample at a time (it would drop rows), got {len(x)}"
         self.update_from_moments(x[0], 0.0, 1)
 
 
-def make_env(env_id: str, gamma: float, obs_rms: RunningMeanStd, return_rms: Optional[RunningMeanStd]):
-    """CleanRL's wrapper stack on gymnasium 1.x. `obs_rms`/`return_rms` are shared objects:
-    every env updates the same statistics, and the checkpoint saves exactly what the policy saw.
-    `return_rms=None` (evaluation): observation statistics frozen, raw rewards."""
+def make_env(env_id: str, gamma: float, obs_rms: RunningMeanStd, return_rms: Optional[RunningMeanStd], video_dir=None):
+    """CleanRL's wrapper stack on gymnasium 1.x. `obs_rms`/`return_rms` are shared objects: every env updates the
+    same statistics, and the checkpoint saves exactly what the policy saw. `return_rms=None` (evaluation):
+    observation statistics frozen, raw rewards. `video_dir`: record every episode there as MP4."""
 
     def thunk():
-        env = gym.make(env_id)
-        env = gym.wrappers.RecordEpisodeStatistics(env)  # innermost: logs raw returns
+        env = gym.make(env_id, render_mode=None if video_dir is None else "rgb_array")
+        if video_dir is not None:
+            env = gym.wrappers.RecordVideo(env, video_dir, episode_trigger=lambda _: True, name_prefix="eval")
+        env = gym.wrappers.RecordEpisodeStatistics(env)  # innermost statistics: logs raw returns
         env = gym.wrappers.ClipAction(env)
         env = gym.wrappers.NormalizeObservation(env)
-        env.obs_rms, env.update_running_mean = obs_rms, return_rms is not None
+        env.obs_rms = obs_rms
+        env.update_running_mean = return_rms is not None  # frozen statistics in evaluation
         env = gym.wrappers.TransformObservation(env, lambda obs: np.clip(obs, -10, 10), env.observation_space)
         if return_rms is not None:
             env = gym.wrappers.NormalizeReward(env, gamma=gamma)
@@ -214,53 +234,39 @@ def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
     return layer
 
 
+def hidden_layers(in_dim: int) -> list[nn.Module]:
+    """CleanRL's trunk: two 64-unit tanh layers, orthogonal init."""
+    return [layer_init(nn.Linear(in_dim, 64)), nn.Tanh(), layer_init(nn.Linear(64, 64)), nn.Tanh()]
+
+
 class Agent(nn.Module):
     """Separate actor and critic MLPs (64-64 tanh), state-independent log-std."""
 
     def __init__(self, obs_dim: int, act_dim: int):
         super().__init__()
-        self.critic = nn.Sequential(
-            layer_init(nn.Linear(obs_dim, 64)),
-            nn.Tanh(),
-            layer_init(nn.Linear(64, 64)),
-            nn.Tanh(),
-            layer_init(nn.Linear(64, 1), std=1.0),
-        )
-        self.actor_mean = nn.Sequential(
-            layer_init(nn.Linear(obs_dim, 64)),
-            nn.Tanh(),
-            layer_init(nn.Linear(64, 64)),
-            nn.Tanh(),
-            layer_init(nn.Linear(64, act_dim), std=0.01),
-        )
+        self.critic = nn.Sequential(*hidden_layers(obs_dim), layer_init(nn.Linear(64, 1), std=1.0))
+        self.actor_mean = nn.Sequential(*hidden_layers(obs_dim), layer_init(nn.Linear(64, act_dim), std=0.01))
         self.actor_logstd = nn.Parameter(torch.zeros(1, act_dim))
-        # Each net's (weight, bias) pairs for mlp(): the same tensors, which the optimizer updates in place
-        self.critic_layers = [(m.weight, m.bias) for m in self.critic if isinstance(m, nn.Linear)]
-        self.actor_layers = [(m.weight, m.bias) for m in self.actor_mean if isinstance(m, nn.Linear)]
 
     def value(self, x):
-        """self.critic(x), bitwise: the same ops through mlp()."""
-        return mlp(x, self.critic_layers)
+        return forward(self.critic, x)
 
-    def mean(self, x):
-        """self.actor_mean(x), bitwise: the same ops through mlp()."""
-        return mlp(x, self.actor_layers)
+    def action_mean(self, x):
+        return forward(self.actor_mean, x)
 
 
-def mlp(x, layers):
-    """Linear, tanh, Linear, tanh, Linear: the ops nn.Sequential runs, called directly. Skipping
-    nn.Module.__call__ (~5 µs a layer) halves a single-observation forward pass (~45 → ~20 µs)."""
-    for weight, bias in layers[:-1]:
-        x = torch.tanh(F.linear(x, weight, bias))
-    return F.linear(x, *layers[-1])
+def forward(net: nn.Sequential, x):
+    """net(x), bitwise, without nn.Module.__call__ per layer: halves a single-observation pass in the rollout."""
+    for layer in net:
+        x = layer.forward(x)
+    return x
 
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def gaussian_log_prob(action, mean, logstd):
-    """log N(action; mean, exp(logstd)²) summed over action dims: Normal(mean, std).log_prob(action).sum(1)
-    (to float rounding) without building a validated distribution (~70 µs a step)."""
+    """Normal(mean, exp(logstd)).log_prob(action).sum(1), to rounding, without building a (slow, validated) Normal."""
     return (-0.5 * ((action - mean) / logstd.exp()) ** 2 - logstd - LOG_SQRT_2PI).sum(1)
 
 
@@ -279,26 +285,22 @@ class Rollout(NamedTuple):
 
     @classmethod
     def zeros(cls, num_steps: int, num_envs: int, obs_dim: int, act_dim: int):
+        steps = (num_steps, num_envs)
         return cls(
-            obs=torch.zeros((num_steps, num_envs, obs_dim)),
-            actions=torch.zeros((num_steps, num_envs, act_dim)),
-            logprobs=torch.zeros((num_steps, num_envs)),
-            rewards=torch.zeros((num_steps, num_envs)),
-            dones=torch.zeros((num_steps, num_envs)),
-            values=torch.zeros((num_steps, num_envs)),
+            obs=torch.zeros((*steps, obs_dim)),
+            actions=torch.zeros((*steps, act_dim)),
+            logprobs=torch.zeros(steps), rewards=torch.zeros(steps), dones=torch.zeros(steps), values=torch.zeros(steps),
             # >>> ALGO: −1 before the first step, so the first sample gets index 0
             episode_step=torch.full((num_steps, num_envs), -1.0),
             # <<< ALGO
         )
 
 
-# inference_mode: no autograd bookkeeping for the 2048 single-observation forward passes
-@torch.inference_mode()
-def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, global_step: int, writer):
-    """Fill `buf` with one rollout from the current policy; return the next observation and step.
-    Autoreset is SAME_STEP: the step that ends an episode returns the reset observation, and
-    info["final_obs"] holds the true final one."""
-    # NumPy views of the buffer: a row written through NumPy costs ~1 µs, through torch indexing ~3–5
+@torch.inference_mode()  # no autograd bookkeeping for the rollout's single-observation forward passes
+def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, global_step: int, writer, recent_returns):
+    """Fill `buf` with one rollout from the current policy; return the next observation and step. Autoreset is
+    SAME_STEP: the step that ends an episode returns the reset observation, info["final_obs"] the true final one."""
+    # NumPy views of the buffer: writing a row through NumPy is several times cheaper than torch indexing
     obs, actions, rewards, dones = buf.obs.numpy(), buf.actions.numpy(), buf.rewards.numpy(), buf.dones.numpy()
     std = agent.actor_logstd.exp()  # fixed during the rollout: one exp instead of one a step
     next_obs = next_obs.numpy()
@@ -309,8 +311,8 @@ def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, gl
         episode_step = buf.episode_step.numpy()  # a NumPy view, like `dones`: ~3 µs a step instead of ~25
         episode_step[step] = (episode_step[step - 1] + 1) * (1 - dones[step - 1])
         # <<< ALGO
-        mean = agent.mean(torch.from_numpy(next_obs))
-        action = (mean + std * torch.randn_like(mean)).numpy()
+        action_mean = agent.action_mean(torch.from_numpy(next_obs))
+        action = (action_mean + std * torch.randn_like(action_mean)).numpy()
         actions[step] = action
 
         next_obs, reward, terminations, truncations, infos = envs.step(action)
@@ -326,14 +328,14 @@ def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, gl
             final = infos["final_info"]
             for i in np.flatnonzero(final.get("_episode", [])):
                 episodic_return = float(final["episode"]["r"][i])
-                print(f"global_step={global_step}, episodic_return={episodic_return:.2f}")
+                recent_returns.append(episodic_return)
+                print(f"global_step={global_step}, episodic_return={episodic_return}")
                 writer.add_scalar("charts/episodic_return", episodic_return, global_step)
                 writer.add_scalar("charts/episodic_length", final["episode"]["l"][i], global_step)
 
-    # The policy is fixed during the rollout, so its log-probs and values can wait for one batched
-    # pass over all 2048 observations: ~2 µs a step instead of ~30 for single-row forward passes.
+    # The policy is fixed during the rollout: its log-probs and values wait for one batched pass, much cheaper
     b_obs = buf.obs.flatten(0, 1)
-    buf.logprobs.view(-1)[:] = gaussian_log_prob(buf.actions.flatten(0, 1), agent.mean(b_obs), agent.actor_logstd)
+    buf.logprobs.view(-1)[:] = gaussian_log_prob(buf.actions.flatten(0, 1), agent.action_mean(b_obs), agent.actor_logstd)
     buf.values.view(-1)[:] = agent.value(b_obs).flatten()
     return torch.from_numpy(next_obs), global_step
 
@@ -341,7 +343,7 @@ def collect_rollout(envs, agent: Agent, next_obs, buf: Rollout, gamma: float, gl
 @torch.inference_mode()
 def compute_advantages(buf: Rollout, agent: Agent, next_obs, gamma: float, gae_lambda: float):
     """GAE(λ) (Schulman et al. 2016, eq. 16). `dones` cut the bootstrap at episode ends; truncated
-    episodes carry theirs in the reward. The loop runs on NumPy views: ~10x cheaper than torch ops."""
+    episodes carry theirs in the reward. The loop runs on NumPy views: far cheaper than torch ops on rows."""
     next_value = agent.value(next_obs).flatten().numpy()
     rewards, dones, values = buf.rewards.numpy(), buf.dones.numpy(), buf.values.numpy()
     advantages = np.zeros_like(rewards)
@@ -352,6 +354,13 @@ def compute_advantages(buf: Rollout, agent: Agent, next_obs, gamma: float, gae_l
         delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
         advantages[t] = lastgaelam = delta + gamma * gae_lambda * nextnonterminal * lastgaelam
     return torch.from_numpy(advantages)
+
+
+def save_checkpoint(path: str, agent: Agent, obs_rms: RunningMeanStd, return_rms: RunningMeanStd, args: Args):
+    """The checkpoint: networks, the normalization statistics they were trained with, and the run's args."""
+    obs_stats = {"mean": torch.from_numpy(obs_rms.mean), "var": torch.from_numpy(obs_rms.var), "count": float(obs_rms.count)}
+    return_stats = {"mean": float(return_rms.mean), "var": float(return_rms.var), "count": float(return_rms.count)}
+    torch.save({"agent": agent.state_dict(), "obs_rms": obs_stats, "return_rms": return_stats, "args": vars(args)}, path)
 
 
 # >>> ALGO: the gate G_t, the band, and trppo's per-state KL
@@ -402,12 +411,13 @@ def beta_gate(ratio, advantages, args, state_kl=None):
 
 # <<< ALGO
 def load_checkpoint(path: str):
+    """(agent, frozen observation statistics, env id) from a save_checkpoint file, or fail with one line."""
     try:
         ckpt = torch.load(path, weights_only=True)
     except Exception as e:  # missing, unreadable, or not a torch file
         fail(f"cannot read checkpoint {path!r}: {type(e).__name__}: {str(e).strip().splitlines()[0]}")
     try:
-        agent = Agent(*ckpt["obs_rms"]["mean"].shape, ckpt["agent"]["actor_logstd"].shape[1])
+        agent = Agent(obs_dim=len(ckpt["obs_rms"]["mean"]), act_dim=ckpt["agent"]["actor_logstd"].shape[1])
         agent.load_state_dict(ckpt["agent"])
         obs_rms = RunningMeanStd(shape=ckpt["obs_rms"]["mean"].shape)
         obs_rms.mean, obs_rms.var = ckpt["obs_rms"]["mean"].numpy(), ckpt["obs_rms"]["var"].numpy()
@@ -418,28 +428,35 @@ def load_checkpoint(path: str):
     return agent, obs_rms, env_id
 
 
-def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, seed: int):
-    """Deterministic (mean-action) returns with the given, frozen normalization statistics."""
-    env = make_env(env_id, 0.0, obs_rms, return_rms=None)()
+def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, seed: int, video_dir=None, writer=None):
+    """Deterministic (mean-action) returns with the given, frozen normalization statistics (`video_dir`: as MP4s too)."""
+    make_eval_env = make_env(env_id, 0.0, obs_rms, return_rms=None, video_dir=video_dir)
+    env = make_eval_env()  # one env, not a vector: no autoreset
     obs, _ = env.reset(seed=seed)
-    returns = []
-    while len(returns) < episodes:
+    eval_returns = []
+    while len(eval_returns) < episodes:
         with torch.inference_mode():
-            action = agent.mean(torch.from_numpy(obs)).numpy()
+            action = agent.action_mean(torch.from_numpy(obs)).numpy()
         obs, _, terminated, truncated, info = env.step(action)
         if terminated or truncated:
-            returns.append(float(info["episode"]["r"]))
-            obs, _ = env.reset()
+            eval_returns.append(float(info["episode"]["r"]))
+            if writer is not None:
+                writer.add_scalar("eval/episodic_return", eval_returns[-1], len(eval_returns) - 1)
+            if len(eval_returns) < episodes:  # no reset after the last: it would open one more video
+                obs, _ = env.reset()
     env.close()
-    return returns
+    videos = f", videos in {video_dir}" if video_dir else ""
+    print(f"eval: episodic returns {eval_returns}, mean {np.mean(eval_returns):.6f}{videos}")
+    return eval_returns
 
 
 def main():
+    # ---- setup: arguments, seeding, envs, logging, agent ----
     args = tyro.cli(Args)
     check_args(args)
     batch_size = args.num_envs * args.num_steps
     minibatch_size = batch_size // args.num_minibatches
-    num_iterations = args.total_timesteps // batch_size
+    num_updates = args.total_timesteps // batch_size
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -447,14 +464,22 @@ def main():
     torch.use_deterministic_algorithms(args.torch_deterministic)
     torch.set_num_threads(args.threads)
 
+    env_id = args.env_id
     if args.eval_checkpoint is not None:
         agent, obs_rms, env_id = load_checkpoint(args.eval_checkpoint)
-        check_env(env_id)
-        returns = evaluate(agent, env_id, obs_rms, args.eval_episodes, args.seed)
-        print(f"eval {args.eval_checkpoint}: episodic returns {returns}, mean {np.mean(returns):.6f}")
+    obs_dim, act_dim = check_env(env_id, video=args.capture_video)
+    run_name = f"{env_id}__{args.exp_name}__{'eval__' if args.eval_checkpoint else ''}{args.seed}__{int(time.time())}"
+    run_dir = os.path.join(args.runs_dir, run_name)
+    try:
+        if args.eval_checkpoint is None or args.capture_video:  # evaluation alone writes nothing
+            os.makedirs(run_dir)
+    except OSError as e:  # not writable, a file in the way, ...
+        fail(f"cannot create the run directory {run_dir!r}: {e.strerror or e}")
+    video_dir = os.path.join(run_dir, "videos") if args.capture_video else None
+    if args.eval_checkpoint is not None:  # evaluation only: its run directory holds the videos, if any
+        evaluate(agent, env_id, obs_rms, args.eval_episodes, args.seed, video_dir)
         return
 
-    obs_dim, act_dim = check_env(args.env_id)
     obs_rms, return_rms = SingleSampleRunningMeanStd(shape=(obs_dim,)), SingleSampleRunningMeanStd(shape=())
     envs = gym.vector.SyncVectorEnv(
         [make_env(args.env_id, args.gamma, obs_rms, return_rms) for _ in range(args.num_envs)],
@@ -463,24 +488,13 @@ def main():
     )
     envs.action_space.seed(args.seed)
 
-    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
-    run_dir = os.path.join(args.runs_dir, run_name)
     if args.track:
         import wandb
-
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            save_code=True,
-        )
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args),
+                   sync_tensorboard=True, save_code=True)
     writer = SummaryWriter(run_dir)
-    writer.add_text(
-        "hyperparameters",
-        "|param|value|\n|-|-|\n%s" % ("\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])),
-    )
+    table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
+    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
     agent = Agent(obs_dim, act_dim)
     # fused: one Adam kernel over all parameters instead of a loop of small ops
@@ -488,16 +502,17 @@ def main():
 
     buf = Rollout.zeros(args.num_steps, args.num_envs, obs_dim, act_dim)
     global_step = 0
+    recent_returns = deque(maxlen=100)  # for the progress line, as SB3's ep_rew_mean
     start_time = time.time()
-    next_obs, _ = envs.reset(seed=args.seed)
-    next_obs = torch.from_numpy(next_obs)
+    next_obs = torch.from_numpy(envs.reset(seed=args.seed)[0])
 
-    for iteration in range(1, num_iterations + 1):
-        if args.anneal_lr:
-            frac = 1.0 - (iteration - 1.0) / num_iterations
-            optimizer.param_groups[0]["lr"] = frac * args.learning_rate
+    for update in range(1, num_updates + 1):
+        if args.anneal_lr:  # linearly, to zero after the last update
+            optimizer.param_groups[0]["lr"] = (1.0 - (update - 1.0) / num_updates) * args.learning_rate
 
-        next_obs, global_step = collect_rollout(envs, agent, next_obs, buf, args.gamma, global_step, writer)
+        # ---- rollout: num_steps transitions per env from the current policy ----
+        next_obs, global_step = collect_rollout(envs, agent, next_obs, buf, args.gamma, global_step, writer, recent_returns)
+        # ---- advantages: GAE(λ), and the value targets (returns) ----
         advantages = compute_advantages(buf, agent, next_obs, args.gamma, args.gae_lambda)
         returns = advantages + buf.values
 
@@ -511,22 +526,22 @@ def main():
         # >>> ALGO: trppo: the old policy's action means and log-std, for the per-state KL
         if args.beta_shape == "trppo":
             with torch.no_grad():
-                b_old_mean = agent.mean(b_obs)
+                b_old_mean = agent.action_mean(b_obs)
             old_logstd = agent.actor_logstd.detach().clone()
         # <<< ALGO
-        stats = defaultdict(float)  # sums over minibatches of per-minibatch diagnostics
-        n_minibatches = args.update_epochs * args.num_minibatches
+        # ---- update: update_epochs passes over the rollout in shuffled minibatches ----
+        stats = defaultdict(float)  # sums over the update's minibatches of per-minibatch diagnostics
         for epoch in range(args.update_epochs):
             b_inds = torch.randperm(batch_size)
-            # One shuffled copy per epoch; its minibatches are then slices (views), not 8 gathers each
+            # One shuffled copy per epoch; its minibatches are then slices (views), not one gather each
             e_obs, e_actions, e_logprobs, e_advantages, e_returns, e_values = (
                 x[b_inds] for x in (b_obs, b_actions, b_logprobs, b_advantages, b_returns, b_values)
             )
             for start in range(0, batch_size, minibatch_size):
                 mb = slice(start, start + minibatch_size)
                 mb_obs, mb_returns, mb_values = e_obs[mb], e_returns[mb], e_values[mb]
-                mean = agent.mean(mb_obs)
-                newlogprob = gaussian_log_prob(e_actions[mb], mean, agent.actor_logstd)
+                action_mean = agent.action_mean(mb_obs)
+                newlogprob = gaussian_log_prob(e_actions[mb], action_mean, agent.actor_logstd)
                 newvalue = agent.value(mb_obs).flatten()
                 logratio = newlogprob - e_logprobs[mb]
                 ratio = logratio.exp()
@@ -549,7 +564,7 @@ def main():
                 state_kl = None
                 if args.beta_shape == "trppo":
                     with torch.no_grad():
-                        state_kl = gaussian_kl(b_old_mean[b_inds[mb]], old_logstd, mean, agent.actor_logstd)
+                        state_kl = gaussian_kl(b_old_mean[b_inds[mb]], old_logstd, action_mean, agent.actor_logstd)
                 gate = beta_gate(ratio.detach(), mb_advantages, args, state_kl)  # G_t is stop-gradient, as β_t
                 if args.position_rho != 1:
                     gate = gate * args.position_rho ** buf.episode_step.reshape(-1)[b_inds[mb]]
@@ -580,53 +595,53 @@ def main():
                 optimizer.step()
 
                 with torch.no_grad():  # tensors summed here, read once per update: no per-minibatch sync
+                    approx_kl = ((ratio - 1) - logratio).mean()  # k3 estimator
                     stats["losses/policy_loss"] += pg_loss
                     stats["losses/value_loss"] += v_loss
-                    stats["losses/approx_kl"] += ((ratio - 1) - logratio).mean()  # k3 estimator
+                    stats["losses/entropy"] += entropy_loss
+                    stats["losses/approx_kl"] += approx_kl
                     stats["killset/kill_frac"] += kill.float().mean()
                     stats["killset/inband_frac"] += inband.float().mean()
 
-        stats = {key: float(value) / n_minibatches for key, value in stats.items()}
+            if args.target_kl is not None and approx_kl > args.target_kl:  # CleanRL's early stop
+                break
+
+        # ---- logging: means over the update's minibatches (CleanRL logs the last minibatch's) ----
+        num_gradient_steps = (epoch + 1) * args.num_minibatches  # fewer epochs after a --target-kl stop
+        stats = {key: float(value) / num_gradient_steps for key, value in stats.items()}
         stats["killset/passthrough_frac"] = 1 - stats["killset/kill_frac"] - stats["killset/inband_frac"]
         stats["losses/clipfrac"] = 1 - stats["killset/inband_frac"]  # outside the band, either side
         if not (math.isfinite(stats["losses/policy_loss"]) and math.isfinite(stats["losses/value_loss"])):
-            writer.close()
-            envs.close()
-            fail(f"non-finite loss in update {iteration} (global_step={global_step}); stopped, no checkpoint saved")
-
+            writer.close()  # what was logged up to here stays readable
+            fail(f"non-finite loss in update {update} (global_step={global_step}); stopped, no checkpoint saved")
         y_pred, y_true = b_values.numpy(), b_returns.numpy()
         var_y = np.var(y_true)
         explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
-        sps = int(global_step / (time.time() - start_time))
-        print(f"update {iteration}/{num_iterations}, global_step={global_step}, SPS={sps}")
+        elapsed = time.time() - start_time
+        sps = int(global_step / elapsed)
+        eta = time.strftime("%H:%M:%S", time.gmtime(elapsed / update * (num_updates - update)))
+        recent = f"mean_return(last {len(recent_returns)})={np.mean(recent_returns):.1f}, " if recent_returns else ""
+        print(f"update {update}/{num_updates}, global_step={global_step}, {recent}SPS={sps}, ETA {eta}")
         writer.add_scalar("charts/learning_rate", optimizer.param_groups[0]["lr"], global_step)
         writer.add_scalar("charts/SPS", sps, global_step)
-        writer.add_scalar("losses/entropy", entropy_loss.item(), global_step)
         writer.add_scalar("losses/explained_variance", explained_var, global_step)
         for key, value in stats.items():
             writer.add_scalar(key, value, global_step)
 
+    # ---- save and evaluate ----
     envs.close()
     if args.save_model:
         model_path = os.path.join(run_dir, "model.pt")
-        torch.save(
-            {
-                "agent": agent.state_dict(),
-                "obs_rms": {"mean": torch.from_numpy(obs_rms.mean), "var": torch.from_numpy(obs_rms.var), "count": float(obs_rms.count)},
-                "return_rms": {"mean": float(return_rms.mean), "var": float(return_rms.var), "count": float(return_rms.count)},
-                "args": vars(args),
-            },
-            model_path,
-        )
+        save_checkpoint(model_path, agent, obs_rms, return_rms, args)
         print(f"model saved to {model_path}")
-        returns = evaluate(agent, args.env_id, obs_rms, args.eval_episodes, args.seed)
-        for idx, episodic_return in enumerate(returns):
-            writer.add_scalar("eval/episodic_return", episodic_return, idx)
-        print(f"eval {model_path}: episodic returns {returns}, mean {np.mean(returns):.6f}")
+        if args.eval_episodes > 0:  # with --capture-video, these episodes are the videos
+            evaluate(agent, args.env_id, obs_rms, args.eval_episodes, args.seed, video_dir, writer)
         if args.track:
             artifact = wandb.Artifact(re.sub(r"[^\w.-]", "_", run_name), type="model")
             artifact.add_file(model_path)
             wandb.log_artifact(artifact)
+            if video_dir is not None and args.eval_episodes > 0:
+                wandb.log({"eval/videos": [wandb.Video(os.path.join(video_dir, f)) for f in sorted(os.listdir(video_dir))]})
 
     writer.close()
     if args.track:

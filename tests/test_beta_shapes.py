@@ -1,6 +1,8 @@
 """ppo_beta_shapes.py: the step gate is the clip (symmetric or asymmetric band), the soft gates
 stay in [0, 1] and tend to the step as their width shrinks, bad knob values get one line."""
 
+from collections import deque
+
 import pytest
 import short_envs
 import torch
@@ -76,7 +78,7 @@ def test_episode_step_counts_within_episodes():
     next_obs = torch.from_numpy(envs.reset(seed=1)[0])
     for _ in range(2):  # the count carries across rollouts
         first = buf.episode_step[-1] + 1, buf.dones[-1]
-        next_obs, _ = shapes.collect_rollout(envs, agent, next_obs, buf, 0.99, 0, short_envs.NullWriter())
+        next_obs, _ = shapes.collect_rollout(envs, agent, next_obs, buf, 0.99, 0, short_envs.NullWriter(), deque())
         expected = torch.zeros(64, 2)
         expected[0] = first[0] * (1 - first[1])
         for t in range(1, 64):

@@ -9,7 +9,7 @@ import torch
 
 
 def eval_returns(stdout):
-    (match,) = re.findall(r"^eval .*: episodic returns (\[.*\]), mean", stdout, re.M)
+    (match,) = re.findall(r"^eval.*: episodic returns (\[.*\]), mean", stdout, re.M)
     return ast.literal_eval(match)
 
 

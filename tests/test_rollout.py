@@ -1,6 +1,8 @@
 """The rollout bootstraps a truncated episode from the critic's value of its true final observation
 and does not bootstrap a terminated one; GAE cuts at both. Real MuJoCo Hopper, short limits."""
 
+from collections import deque
+
 import torch
 from short_envs import ENV_IDS, GAMMA, LAMBDA, STEPS, NullWriter, clip, make_envs
 
@@ -11,7 +13,8 @@ def test_truncation_bootstraps_and_termination_does_not():
     buf = clip.Rollout.zeros(STEPS, 2, 11, 3)
     envs = make_envs()
     next_obs = torch.from_numpy(envs.reset(seed=5)[0])
-    next_obs, _ = clip.collect_rollout(envs, agent, next_obs, buf, GAMMA, 0, NullWriter())
+    recent_returns = deque()
+    next_obs, _ = clip.collect_rollout(envs, agent, next_obs, buf, GAMMA, 0, NullWriter(), recent_returns)
 
     # Replay the recorded actions through an identical env stack to see what the env returned.
     replay = make_envs()
@@ -37,6 +40,7 @@ def test_truncation_bootstraps_and_termination_does_not():
                 f"stored reward {buf.rewards[t, i].item()!r}, expected {expected[i].item()!r}"
             )
     assert seen["trunc"] >= 3 and seen["term"] >= 3, seen
+    assert len(recent_returns) == seen["trunc"] + seen["term"]  # every finished episode, for the progress line
 
 
 def test_gae_cuts_at_episode_ends():

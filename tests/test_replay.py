@@ -1,0 +1,123 @@
+"""The committed benchmark runs stay this code's runs. For every config with committed runs, replay the
+first two updates of its committed Hopper-v4 seed-0 run with the current script, launched with the
+runner's own flags, and compare every episode that ended in those steps (step and return) with
+benchmark/results/csv. The first rollout's episodes come from the initial policy; the second's from
+the policy after one update of 320 minibatch steps, so a change to the update shows too.
+
+The floats also depend on the CPU (MKL and ATen pick kernels by instruction set: the same code gives
+returns that differ in the last bits on two machines of this kind). So where the CSV does not match,
+the test replays the script as it was at the commit that made the committed run (from git history;
+its per-episode print made exact, nothing else changed) on this machine and compares the two:
+  - current == committed code here: the code computes what it computed; this CPU differs from the one
+    that made the runs. The test passes, with a warning naming the first differing episode.
+  - current != committed code here: a change altered the floats the script computes, and the committed
+    1M-step results are no longer this code's. The test fails, naming the first differing episode."""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from benchmark.configs import CONFIGS
+from benchmark.job import REPO, Run
+
+RESULTS = REPO / "benchmark" / "results"
+ENV, SEED, UPDATES = "Hopper-v4", 0, 2
+LAST_STEP = UPDATES * 2048  # the runner uses the scripts' default rollout: 2048 steps × 1 env
+
+
+def committed_runs():
+    """config → its runs.csv row for (ENV, SEED), for configs whose CSV is committed."""
+    with open(RESULTS / "runs.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["env"] == ENV and r["seed"] == str(SEED)]
+    return {r["config"]: r for r in rows if (RESULTS / "csv" / ENV / r["config"] / f"seed{SEED}.csv").exists()}
+
+
+COMMITTED = committed_runs()
+
+
+def committed_episodes(config):
+    """[(step, return)] of the committed CSV up to LAST_STEP; the CSV holds float32 as logged, exactly."""
+    with open(RESULTS / "csv" / ENV / config / f"seed{SEED}.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["episodic_return"] and int(r["step"]) <= LAST_STEP]
+    return [(int(r["step"]), np.float32(r["episodic_return"])) for r in rows]
+
+
+def replay(script_path, flags, cwd):
+    """Run a script as the runner does and stop it at the first episode after LAST_STEP; return its
+    episodes [(step, return as float64)], from its per-episode lines."""
+    cmd = [sys.executable, str(script_path), *flags, "--runs-dir", str(cwd / "runs")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    episodes = []
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            for line in proc.stdout:
+                match = re.match(r"global_step=(\d+), episodic_return=(\S+)$", line.strip())
+                if match and int(match[1]) > LAST_STEP:
+                    return episodes
+                if match:
+                    episodes.append((int(match[1]), float(match[2])))
+            raise AssertionError(f"{script_path.name} ended before step {LAST_STEP}: {proc.stderr.read()[-2000:]}")
+        finally:
+            proc.kill()
+
+
+def first_difference(a, b):
+    """(index, a's episode, b's episode) of the first episode that differs, or None."""
+    for i in range(max(len(a), len(b))):
+        x, y = (a[i] if i < len(a) else None), (b[i] if i < len(b) else None)
+        if x != y:
+            return i, x, y
+    return None
+
+
+def committed_script(config, commit, tmp_path):
+    """The config's script as it was at `commit`, its per-episode print made exact (old versions print
+    the return to 2 decimals); nothing else changes."""
+    script = CONFIGS[config].script
+    text = subprocess.run(["git", "show", f"{commit}:{script}"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    text, n = re.subn(r"episodic_return=\{episodic_return:\.2f\}", "episodic_return={episodic_return}", text)
+    assert n == 1 or "episodic_return={episodic_return}" in text, f"{script} at {commit}: no per-episode print found"
+    path = tmp_path / f"committed_{script}"
+    path.write_text(text)
+    return path
+
+
+def test_the_main_configs_are_guarded():
+    assert {"ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed", "ppo_kl_adaptive"} <= COMMITTED.keys()
+
+
+@pytest.mark.parametrize("config", sorted(COMMITTED))
+def test_replay_reproduces_committed_run(config, tmp_path):
+    row = COMMITTED[config]
+    run = Run(ENV, config, SEED, int(row["total_timesteps"]), tmp_path)
+    script, *flags = run.args
+    expected = committed_episodes(config)
+    assert len(expected) > 50 and expected[-1][0] > 2048  # episodes from the updated policy too
+    current = replay(REPO / script, flags, tmp_path)
+    as_logged = [(step, np.float32(ret)) for step, ret in current]  # TensorBoard stores float32
+    if as_logged == expected:
+        return
+    csv_diff = first_difference(as_logged, expected)
+    (tmp_path / "old").mkdir()
+    old = replay(committed_script(config, row["git_commit"], tmp_path), flags, tmp_path / "old")
+    code_diff = first_difference(current, old)
+    if code_diff is not None:
+        i, now, then = code_diff
+        pytest.fail(
+            f"{config}: {script} no longer computes what it computed at {row['git_commit'][:10]}, the commit of its "
+            f"committed {ENV} seed-{SEED} run: on this machine, episode {i} ends as (step, return) {now} now and {then} "
+            "with that commit's script. A change altered the floats: the committed 1M-step results are no longer this "
+            "code's. Revert the change, or make it float-preserving, or re-run the benchmark."
+        )
+    i, here, committed = csv_diff
+    warnings.warn(
+        f"{config}: this machine's CPU/torch build computes differently from the one that made the committed run "
+        f"({row['host']}, torch {row['torch']}): episode {i} is {here} here, {committed} in results/csv. The current "
+        f"{script} and the one at {row['git_commit'][:10]} agree bit for bit here, so the code is unchanged.",
+        stacklevel=1,
+    )
