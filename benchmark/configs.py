@@ -1,7 +1,7 @@
 """The algorithm configurations the benchmark knows: a name → a top-level script and its flags.
 
 To add one, add a row here and name it in a suite file (benchmark/suites/*.toml) or with `python -m benchmark.run --configs NAME`.
-The report gives each group below its own section: the main grid, the β_t slice.
+The report gives each group below its own section: the main grid, the β_t slice, the zoo.
 """
 
 from typing import NamedTuple
@@ -27,7 +27,17 @@ BETA_SLICE = {
     "beta_linear": Config("ppo_beta_shapes.py", ("--beta-shape", "linear", "--beta-softness", "0.05"), "β_t linear, s=0.05"),
     "beta_asym": Config("ppo_beta_shapes.py", ("--clip-coef-low", "0.2", "--clip-coef-high", "0.28"), "β_t step, ε 0.2/0.28"),
 }
-CONFIGS = {**MAIN, **BETA_SLICE}
+# The zoo: published clip variants as gates of β_t, each at its published defaults (the script's).
+ZOO = {
+    "zoo_dual_clip": Config("ppo_beta_shapes.py", ("--beta-shape", "dual_clip"), "dual-clip (Ye 2020)"),
+    "zoo_rollback": Config("ppo_beta_shapes.py", ("--beta-shape", "rollback"), "PPO-RB (Wang 2019)"),
+    "zoo_trppo": Config("ppo_beta_shapes.py", ("--beta-shape", "trppo"), "TR-PPO (Wang 2019)"),
+    "zoo_spo": Config("ppo_beta_shapes.py", ("--beta-shape", "spo"), "SPO (Xie 2025)"),
+    "zoo_cispo": Config("ppo_beta_shapes.py", ("--beta-shape", "cispo"), "CISPO (MiniMax 2025)"),
+    "zoo_gppo": Config("ppo_beta_shapes.py", ("--beta-shape", "gppo"), "GPPO (Klear 2025)"),
+    "zoo_sapo": Config("ppo_beta_shapes.py", ("--beta-shape", "sapo"), "SAPO (2025)"),
+}
+CONFIGS = {**MAIN, **BETA_SLICE, **ZOO}
 
 
 def label(name: str) -> str:

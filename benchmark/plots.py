@@ -27,28 +27,31 @@ def binned(steps, values, last_step, edges):
     return means
 
 
-def curves(path, runs, configs, column, ylabel, reference=None):
-    """One subplot per env: mean ± std over seeds of `column` against steps, one line per config."""
+def curves(path, runs, configs, panels, reference=None):
+    """A column per env, a row per (column, ylabel) of `panels`: mean ± std over seeds of that column against
+    steps, a line per config."""
     envs = list(dict.fromkeys(env for env, _, _ in runs))
-    fig, axes = plt.subplots(1, len(envs), figsize=(4.2 * len(envs), 3.4), squeeze=False)
-    for ax, env in zip(axes[0], envs):
-        edges = np.linspace(0, max(s["last_step"] for (e, _, _), s in runs.items() if e == env), BINS + 1)
-        for config in configs:
-            seeds = [s for (e, c, _), s in runs.items() if (e, c) == (env, config) and len(s.get(column, [[]])[0])]
-            if not seeds:
-                continue
-            ys = np.array([binned(*s[column], s["last_step"], edges) for s in seeds])
-            with warnings.catch_warnings():  # all-nan bins (before a first episode) stay nan
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(ys, axis=0)
-                std = np.nanstd(ys, axis=0, ddof=1) if len(seeds) > 1 else np.zeros(BINS)
-            line = ax.plot(edges[1:], mean, label=f"{label(config)} (n={len(seeds)})", **STYLE.get(config, {}))[0]
-            ax.fill_between(edges[1:], mean - std, mean + std, color=line.get_color(), alpha=0.2)
-        if reference and env in reference:
-            ax.axhline(reference[env][0], color="gray", ls=":", label="CleanRL, 1M steps")
-        ax.set(title=env, xlabel="environment steps", ylabel=ylabel)
-        if ax.get_legend_handles_labels()[0]:  # a panel may have no runs of these configs yet
-            ax.legend(fontsize="small")
+    fig, axes = plt.subplots(len(panels), len(envs), figsize=(4.2 * len(envs), 3.4 * len(panels)), squeeze=False)
+    for row, (column, ylabel) in zip(axes, panels):
+        for ax, env in zip(row, envs):
+            edges = np.linspace(0, max(s["last_step"] for (e, _, _), s in runs.items() if e == env), BINS + 1)
+            for i, config in enumerate(configs):  # a config keeps its colour in every panel
+                seeds = [s for (e, c, _), s in runs.items() if (e, c) == (env, config) and len(s.get(column, [[]])[0])]
+                if not seeds:
+                    continue
+                ys = np.array([binned(*s[column], s["last_step"], edges) for s in seeds])
+                with warnings.catch_warnings():  # all-nan bins (before a first episode) stay nan
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean = np.nanmean(ys, axis=0)
+                    std = np.nanstd(ys, axis=0, ddof=1) if len(seeds) > 1 else np.zeros(BINS)
+                style = {"color": f"C{i % 10}", **STYLE.get(config, {})}
+                line = ax.plot(edges[1:], mean, label=f"{label(config)} (n={len(seeds)})", **style)[0]
+                ax.fill_between(edges[1:], mean - std, mean + std, color=line.get_color(), alpha=0.2)
+            if reference and env in reference:
+                ax.axhline(reference[env][0], color="gray", ls=":", label="CleanRL, 1M steps")
+            ax.set(title=env, xlabel="environment steps", ylabel=ylabel)
+            if ax.get_legend_handles_labels()[0]:  # a panel may have no runs of these configs yet
+                ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -68,6 +71,9 @@ def intervals(path, point, interval):
     plt.close(fig)
 
 
+RETURNS = [("episodic_return", "episodic return")]
+
+
 def draw(results, runs, reference, agg, configs):
     """Write the main grid's PNGs (`configs` of `runs`, the report's Aggregate `agg`) into results; return
     [(file name, title)] of those written."""
@@ -75,28 +81,26 @@ def draw(results, runs, reference, agg, configs):
     figures = []
     if runs:
         figures.append(("headline.png", "PPO-Clip vs per-sample KL: episodic return, mean ± std over seeds"))
-        headline = ["ppo_clip", "ppo_per_sample_kl"]
-        curves(results / figures[-1][0], runs, headline, "episodic_return", "episodic return", reference)
+        curves(results / figures[-1][0], runs, ["ppo_clip", "ppo_per_sample_kl"], RETURNS, reference)
         figures.append(("configs.png", "All configs: episodic return, mean ± std over seeds"))
-        curves(results / figures[-1][0], runs, configs, "episodic_return", "episodic return", reference)
+        curves(results / figures[-1][0], runs, configs, RETURNS, reference)
         figures.append(("killset.png", "Kill-set fraction per update (mean over minibatches), mean ± std over seeds"))
-        curves(results / figures[-1][0], runs, configs, "kill_frac", "kill-set fraction")
-    if agg.point:
-        title = f"Aggregate over {', '.join(agg.envs)}: normalized score, 95% stratified-bootstrap CIs"
-        figures.append(("aggregate.png", title))
-        intervals(results / figures[-1][0], agg.point, agg.interval)
-    return figures
+        curves(results / figures[-1][0], runs, configs, [("kill_frac", "kill-set fraction")])
+    return figures + aggregate_figure(results, "aggregate.png", "Aggregate over", agg)
 
 
-def draw_beta_slice(results, runs, configs, agg):
-    """The β_t slice beside PPO-Clip: returns, kill-set fraction, normalized aggregate."""
-    figures = [("beta.png", "β_t knob beside PPO-Clip: episodic return, mean ± std over seeds")]
-    curves(results / figures[-1][0], runs, configs, "episodic_return", "episodic return")
-    title = "β_t knob beside PPO-Clip: kill-set fraction per update, mean ± std over seeds"
-    figures.append(("beta_killset.png", title))
-    curves(results / figures[-1][0], runs, configs, "kill_frac", "kill-set fraction")
-    if agg.point:
-        title = f"β_t knob beside PPO-Clip: normalized score over {', '.join(agg.envs)}, 95% stratified-bootstrap CIs"
-        figures.append(("beta_aggregate.png", title))
-        intervals(results / figures[-1][0], agg.point, agg.interval)
-    return figures
+def aggregate_figure(results, name, what, agg):
+    if not agg.point:
+        return []
+    intervals(results / name, agg.point, agg.interval)
+    return [(name, f"{what} {', '.join(agg.envs)}: normalized score, 95% stratified-bootstrap CIs")]
+
+
+def draw_beside_clip(results, name, what, sec, fractions, fractions_title):
+    """A section of configs beside PPO-Clip (the report's Section `sec`): returns, the fractions per update
+    (a row per (column, ylabel) of `fractions`), the normalized aggregate."""
+    figures = [(f"{name}.png", f"{what} beside PPO-Clip: episodic return, mean ± std over seeds")]
+    curves(results / figures[-1][0], sec.runs, sec.configs, RETURNS)
+    figures.append((f"{name}_killset.png", f"{what} beside PPO-Clip: {fractions_title} per update, mean ± std over seeds"))
+    curves(results / figures[-1][0], sec.runs, sec.configs, fractions)
+    return figures + aggregate_figure(results, f"{name}_aggregate.png", f"{what} beside PPO-Clip, over", sec.agg)

@@ -5,8 +5,9 @@
     python -m benchmark.report summarize    # results/csv/ → results/README.md, scores.csv, identity.csv, *.png
 
 One CSV per run, `csv/{env}/{config}/seed{N}.csv`: a row per finished episode (step, episodic_return)
-and a row per update (step and that update's diagnostics: kill_frac, inband_frac, passthrough_frac,
-and beta_mean / kl_coef where the script logs them). Values are float32 as logged, written exactly.
+and a row per update (step and that update's diagnostics: kill_frac, inband_frac, passthrough_frac, and
+reversed_frac / amplified_frac / beta_mean / kl_coef where the script logs them). Values are float32 as
+logged, written exactly; a column only where its tag was logged, so older runs keep their CSVs.
 
 The planned runs are the suite's phases (all of them unless --phase names some). The main grid's aggregate, and
 each slice's, covers the envs whose planned runs are all in, and names the others with their counts.
@@ -27,7 +28,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from benchmark import plots
 from benchmark.common import REPO, RESULTS, RUNS, SUITE, fail, git, markdown_table
-from benchmark.configs import BETA_SLICE, CONFIGS, label
+from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label
 from benchmark.job import DONE, META, PACKAGES, TB, read_json
 from benchmark.run import load_phase, suite_phases
 
@@ -37,6 +38,9 @@ TAGS = {  # CSV column → TensorBoard tag
     "kill_frac": "killset/kill_frac",
     "inband_frac": "killset/inband_frac",
     "passthrough_frac": "killset/passthrough_frac",
+    # ppo_beta_shapes.py's gates G: fractions of samples with G > 1 (gradient reversed), G < 0 (amplified)
+    "reversed_frac": "killset/reversed_frac",
+    "amplified_frac": "killset/amplified_frac",
     "beta_mean": "losses/beta_mean",
     "kl_coef": "losses/kl_coef",
 }
@@ -258,8 +262,9 @@ class Section:
 
 
 def section(runs: dict, table: list[dict], reps: int, planned: set, own: list[str], beside=()) -> Section:
-    """The configs `own` (and `beside` them, on their envs) with runs. The aggregate covers the envs whose
-    planned runs of these configs are all in: it never mixes an env whose seeds are still coming in."""
+    """The configs of the group `own` (and `beside` them, on their envs) that have runs. The aggregate covers
+    the envs whose planned runs of the group and of `beside` are all in: it never mixes in an env whose seeds
+    or configs are still coming in."""
     scored = dict.fromkeys(row["config"] for row in table)
     configs = [c for c in scored if c in own or c in beside]
     envs = list(dict.fromkeys(row["env"] for row in table if row["config"] in own))
@@ -268,7 +273,7 @@ def section(runs: dict, table: list[dict], reps: int, planned: set, own: list[st
     complete, waiting = [], {}
     coming = sorted({key[0] for key in planned if key[1] in own} - set(envs))  # planned, no runs yet
     for env in envs + coming:
-        planned_here = {key for key in planned if key[0] == env and key[1] in configs}
+        planned_here = {key for key in planned if key[0] == env and (key[1] in own or key[1] in beside)}
         if not planned_here:
             waiting[env] = "its runs are outside the plan"
         elif planned_here <= runs.keys():
@@ -286,6 +291,7 @@ class Summary:
     table: list[dict]  # the score table: every env × config with a scored run
     main: Section  # the main grid
     beta: Optional[Section]  # the β_t slice; None when it has neither runs nor planned runs
+    zoo: Optional[Section]  # the zoo of published variants; likewise
     identity: list[dict]
     plan: dict[str, set]  # suite phase → its planned {(env, config, seed)}
     suite: str  # the suite file's name
@@ -303,20 +309,25 @@ class Summary:
 
 
 def in_main_grid(config: str) -> bool:
-    """The β_t slice has its own section; every other config is the main grid's."""
-    return config not in BETA_SLICE
+    """The β_t slice and the zoo have their own sections; every other config is the main grid's."""
+    return config not in BETA_SLICE and config not in ZOO
 
 
 def compute(runs: dict, manifest: list[dict], plan: dict[str, set], suite: str, reps: int) -> Summary:
     table = score_table(runs, reps)
     planned = set().union(*plan.values())
-    main_configs = [c for c in dict.fromkeys(row["config"] for row in table) if in_main_grid(c)]
-    beta_known = any(key[1] in BETA_SLICE for key in planned | runs.keys())  # planned, or with runs
+    main_configs = [c for c in dict.fromkeys([*CONFIGS, *(config for _, config, _ in runs)]) if in_main_grid(c)]
+    known = {config for _, config, _ in planned | runs.keys()}  # planned, or with runs
+
+    def beside_clip(group):
+        return section(runs, table, reps, planned, list(group), beside=["ppo_clip"]) if known & set(group) else None
+
     return Summary(
         runs=runs,
         table=table,
         main=section(runs, table, reps, planned, main_configs),
-        beta=section(runs, table, reps, planned, BETA_SLICE, beside=["ppo_clip"]) if beta_known else None,
+        beta=beside_clip(BETA_SLICE),
+        zoo=beside_clip(ZOO),
         identity=identity_table(runs),
         plan=plan,
         suite=suite,
@@ -372,6 +383,32 @@ def aggregate_lines(sec: Section, whose: str) -> list[str]:
     return text + [""] + ([aggregate_markdown(sec.agg), ""] if sec.agg.matrices else [])
 
 
+def zoo_section(zoo: Section, planned: set) -> list[str]:
+    """The results README's section on the zoo: published clip variants as gates of β_t."""
+    own = [c for c in ZOO if c in zoo.configs]
+    text = [
+        "## The zoo: published clip variants as gates of β_t",
+        "",
+        "`ppo_beta_shapes.py --beta-shape NAME` at each variant's published defaults (the script's). With"
+        " β_t = −w·Â·G_t a sample's gradient is −Â·(1 − G_t)·∇w: G = 0 leaves it unclipped, G = 1 zeroes it (the clip"
+        " does so on the kill set), G > 1 reverses it, G < 0 amplifies it.",
+        "",
+    ]
+    if not own:
+        count = sum(key[1] in ZOO for key in planned)
+        return text + [f"No runs yet ({count} planned: `python -m benchmark.run --phase zoo`).", ""]
+    return text + [
+        "Configs (" + ", ".join(f"`{c}`: {label(c)}" for c in own) + ") on " + ", ".join(zoo.envs)
+        + ", beside the main grid's PPO-Clip runs on those envs. Scores as above.",
+        "",
+        score_markdown(zoo.rows),
+        "",
+        *aggregate_lines(zoo, "these configs"),
+        "PPO-Clip logs no reversed or amplified fraction: its G is 0 or 1.",
+        "",
+    ]
+
+
 def beta_section(beta: Section) -> list[str]:
     """The results README's section on the β_t slice."""
     text = ["## The β_t knob beside PPO-Clip", ""]
@@ -416,9 +453,10 @@ def provenance_lines(s: Summary) -> list[str]:
         if (REPO / REPLAY_GUARD).exists():
             text.append(
                 "Some configs' runs come from several versions of their script. The project holds that these versions"
-                f" compute the same floats; where that is checked: `{REPLAY_GUARD}` replays the first updates of"
-                " committed Hopper-v4 runs with the checkout's scripts and compares every episode with the committed"
-                " CSVs (the checkout's scripts against the versions of those runs, over their first updates)."
+                f" compute the same floats; where that is checked: `{REPLAY_GUARD}` replays the first two updates of"
+                " each config's committed Hopper-v4 seed-0 run with the checkout's scripts and compares every episode"
+                " with the committed CSV. That checks the checkout's scripts against those runs' versions, not every"
+                " version listed here against every other."
             )
         else:
             text.append("**Some configs mix versions of their script and no test here checks that they compute the same"
@@ -470,6 +508,7 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
         "",
         *aggregate_lines(s.main, "the main grid"),
         *(beta_section(s.beta) if s.beta else []),
+        *(zoo_section(s.zoo, s.planned) if s.zoo else []),
         "## Identity of the three forms of the clip gradient",
         "",
         "Are the logged episodic returns (steps and values) of `ppo_per_sample_kl` and `ppo_dual` bitwise those of"
@@ -490,7 +529,13 @@ def write(results: Path, s: Summary):
     write_csv(results / "identity.csv", ["env", "seed", "episodes", *IDENTICAL[1:]], s.identity)
     figures = plots.draw(results, s.main.runs, REFERENCE, s.main.agg, s.main.configs)
     if s.beta and s.beta.envs:
-        figures += plots.draw_beta_slice(results, s.beta.runs, s.beta.configs, s.beta.agg)
+        kill = [("kill_frac", "kill-set fraction")]
+        figures += plots.draw_beside_clip(results, "beta", "β_t knob", s.beta, kill, "kill-set fraction")
+    if s.zoo and s.zoo.envs:
+        fractions = [("kill_frac", "kill-set fraction"), ("reversed_frac", "reversed fraction (G > 1)"),
+                     ("amplified_frac", "amplified fraction (G < 0)")]
+        what = "kill-set, reversed (G > 1) and amplified (G < 0) fractions"
+        figures += plots.draw_beside_clip(results, "zoo", "The zoo", s.zoo, fractions, what)
     (results / "README.md").write_text(readme(s, figures))
 
 

@@ -338,7 +338,7 @@ def test_runs_outside_the_plan_are_named_not_aggregated(tmp_path):
 def test_several_script_versions_say_where_their_floats_are_checked(monkeypatch, tmp_path):
     versions = {"ppo_clip": {"aaaa": [("Hopper-v4", "ppo_clip", "0")], "bbbb": [("Humanoid-v4", "ppo_clip", "0")]}}
     manifest = [{"git_commit": "a" * 40, "git_dirty": "False"}]
-    s = report.Summary(runs={}, table=[], main=None, beta=None, identity=[], plan={}, suite="s", manifest=manifest,
+    s = report.Summary(runs={}, table=[], main=None, beta=None, zoo=None, identity=[], plan={}, suite="s", manifest=manifest,
                        versions=versions, reps=1)
     text = "\n".join(report.provenance_lines(s))
     assert "PPO-Clip `ppo_clip.py` aaaa (1 run: Hopper-v4) + bbbb (1 run: Humanoid-v4)." in text
@@ -353,3 +353,101 @@ def test_several_script_versions_say_where_their_floats_are_checked(monkeypatch,
     assert "no test here checks that they compute the same floats" in "\n".join(report.provenance_lines(s))
     s.versions = {"ppo_clip": {"aaaa": versions["ppo_clip"]["aaaa"]}}  # one version: nothing to check
     assert "floats" not in "\n".join(report.provenance_lines(s))
+
+
+# ---- the zoo: its CSV columns and its own section ----
+
+
+def test_gate_fractions_are_extracted_and_older_runs_keep_their_csvs(tmp_path):
+    """A run logging the reversed/amplified fractions gets those columns; every committed CSV's columns are in the
+    order extract writes them, so re-extracting a committed run (which has no such tags) gives the same file."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    write_run(runs, "Hopper-v4", "zoo_rollback", 0)
+    writer = SummaryWriter(next((runs / "Hopper-v4" / "zoo_rollback" / "seed0" / "tb").iterdir()))
+    for step in range(100, 1001, 100):
+        writer.add_scalar("killset/reversed_frac", step / 20000, step)
+        writer.add_scalar("killset/amplified_frac", 0.0, step)
+    writer.close()
+    assert report.extract(runs, results) == 1
+    lines = (results / "csv" / "Hopper-v4" / "zoo_rollback" / "seed0.csv").read_text().splitlines()
+    assert lines[0] == "step,episodic_return,kill_frac,inband_frac,passthrough_frac,reversed_frac,amplified_frac"
+    assert lines[1] == "100,,0.01,0.5,0.49,0.005,0.0"
+    committed = list((REPO / "benchmark" / "results" / "csv").glob("*/*/seed*.csv"))
+    assert len(committed) >= 130
+    for path in committed:
+        header = path.read_text().split("\n", 1)[0].split(",")
+        assert header == ["step", *(col for col in report.TAGS if col in header)], path
+
+
+ZOO_SUITE = GRID_SUITE.split("[phases.humanoid]")[0] + """[phases.zoo]
+envs = ["Hopper-v4", "HalfCheetah-v4"]
+configs = ["zoo_dual_clip", "zoo_rollback", "zoo_trppo", "zoo_spo", "zoo_cispo", "zoo_gppo", "zoo_sapo"]
+"""
+
+
+def write_zoo_run(results, env, config, seed):
+    """A zoo run's CSV: returns as base() gives them, and each gate's fractions."""
+    rows = [{"step": step, "episodic_return": base(env, config, seed) + step / 100} for step in EPISODE_STEPS]
+    rows += [{"step": step, "kill_frac": 0.1, "reversed_frac": 0.02, "amplified_frac": 0.01} for step in range(100, 1001, 100)]
+    rows.sort(key=lambda row: (row["step"], "kill_frac" in row))
+    columns = ["step", "episodic_return", "kill_frac", "reversed_frac", "amplified_frac"]
+    report.write_csv(results / "csv" / env / config / f"seed{seed}.csv", columns, rows)
+
+
+def summarize_zoo(tmp_path, zoo_runs):
+    results, suite = tmp_path / "results", tmp_path / "suite.toml"
+    shutil.rmtree(results, ignore_errors=True)
+    suite.write_text(ZOO_SUITE.replace('envs = ["Hopper-v4"]', 'envs = ["Hopper-v4", "HalfCheetah-v4"]'))
+    for env in ("Hopper-v4", "HalfCheetah-v4"):
+        for config in MAIN5:
+            for seed in range(3):
+                write_csv_run(results, env, config, seed)
+    for env, config, seed in zoo_runs:
+        write_zoo_run(results, env, config, seed)
+    assert report.main(["summarize", "--results", str(results), "--suite", str(suite), "--reps", "50"]) == 0
+    readme = (results / "README.md").read_text()
+    return results, readme, readme.split("## The zoo")[1].split("## Identity")[0]
+
+
+ZOO = ["zoo_dual_clip", "zoo_rollback", "zoo_trppo", "zoo_spo", "zoo_cispo", "zoo_gppo", "zoo_sapo"]
+
+
+def test_zoo_section_without_runs(tmp_path):
+    results, readme, zoo = summarize_zoo(tmp_path, [])
+    assert "zoo 0 of 42)" in readme
+    assert "No runs yet (42 planned: `python -m benchmark.run --phase zoo`)." in zoo
+    assert "| env |" not in zoo and not list(results.glob("zoo*.png"))
+    main = readme.split("## Scores")[1].split("## Aggregate")[0]
+    assert "zoo" not in main.lower() and "dual-clip" not in main
+
+
+def test_zoo_section_with_partial_and_complete_runs(tmp_path):
+    # one config's runs in: Hopper is not complete while the other six configs have none there
+    _, readme, zoo = summarize_zoo(tmp_path, [("Hopper-v4", "zoo_dual_clip", seed) for seed in range(3)])
+    assert "all of them: none yet." in zoo and "Hopper-v4 (6 of its 24 planned runs are in)" in zoo
+    assert "HalfCheetah-v4 (3 of its 24 planned runs are in)" in zoo  # PPO-Clip's
+
+    hopper = [("Hopper-v4", config, seed) for config in ZOO for seed in range(3)]
+    results, readme, zoo = summarize_zoo(tmp_path, hopper + [("HalfCheetah-v4", "zoo_spo", 1)])
+    assert "zoo 22 of 42)" in readme and "## The β_t knob" not in readme  # the zoo is not the β slice
+    assert "Configs (`zoo_dual_clip`: dual-clip (Ye 2020), `zoo_rollback`: PPO-RB (Wang 2019)," in zoo
+    # scores per env with IQM CIs, beside PPO-Clip on the same envs; base() gives the zoo configs PPO-Clip's scores
+    assert "| Hopper-v4 | PPO-Clip | 3 | 209.8 ± 100.0 | 209.8 [" in zoo
+    assert "| Hopper-v4 | SAPO (2025) | 3 | 209.8 ± 100.0 | 209.8 [" in zoo
+    assert "| HalfCheetah-v4 | SPO (Xie 2025) | 1 | 209.8 | 209.8 [209.8, 209.8] |" in zoo
+    assert "| HalfCheetah-v4 | PPO-Clip | 3 |" in zoo and "KL, fixed" not in zoo
+    # the aggregate: Hopper, where every planned zoo run is in; HalfCheetah named with its count
+    assert "all of them: Hopper-v4. IQM" in zoo
+    assert "**Not in the aggregate yet: HalfCheetah-v4 (4 of its 24 planned runs are in).**" in zoo
+    assert "| PPO-Clip | 3 | 1.000 [" in zoo and "| CISPO (MiniMax 2025) | 3 | 1.000 [" in zoo
+    for png in ("zoo.png", "zoo_killset.png", "zoo_aggregate.png"):
+        assert f"]({png})" in readme and (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "reversed (G > 1) and amplified (G < 0) fractions per update" in readme
+    assert png_width(results / "zoo.png") == round(4.2 * 110 * 2)  # Hopper and HalfCheetah panels
+    main = readme.split("## Aggregate over envs")[1].split("## The β_t")[0].split("## The zoo")[0]
+    assert "dual-clip" not in main and "all of them: HalfCheetah-v4, Hopper-v4. IQM" in main
+
+    cheetah = [("HalfCheetah-v4", config, seed) for config in ZOO for seed in range(3)]
+    _, readme, zoo = summarize_zoo(tmp_path, hopper + cheetah)
+    assert "zoo 42 of 42)" in readme and "all of them: HalfCheetah-v4, Hopper-v4. IQM" in zoo
+    assert "Not in the aggregate" not in zoo

@@ -7,9 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+import typing
 
 import pytest
-from scripts import REPO
+from scripts import REPO, load_script
 
 from benchmark import report, run
 from benchmark.configs import CONFIGS, Config
@@ -148,6 +149,26 @@ def test_dry_run_launches_nothing(tmp_path, capsys):
     assert not out.exists()
     assert run.main(["--dry-run", "--phase", "humanoid", "--seeds", "0", "--out", str(out), *nothing]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "5 runs in the plan: 5 run (new)"
+
+
+def test_zoo_phase_plans_the_published_variants(tmp_path, capsys):
+    """Seven ppo_beta_shapes.py gates at their published defaults (no flag but the shape) × Hopper-v4 and
+    HalfCheetah-v4 × seeds 0-4 × 1M steps; every shape name is one the script accepts."""
+    shapes = ["dual_clip", "rollback", "trppo", "spo", "cispo", "gppo", "sapo"]
+    for shape in shapes:
+        config = CONFIGS[f"zoo_{shape}"]
+        assert (config.script, config.flags) == ("ppo_beta_shapes.py", ("--beta-shape", shape)) and config.label
+    accepted = typing.get_args(typing.get_type_hints(load_script("ppo_beta_shapes.py").Args)["beta_shape"])
+    assert set(shapes) <= set(accepted), accepted
+    nothing = ["--results", str(tmp_path / "no-results")]
+    assert run.main(["--dry-run", "--phase", "zoo", "--out", str(tmp_path / "out"), *nothing]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "70 runs in the plan: 70 run (new)"
+    expected = "run (new)            Hopper-v4/zoo_dual_clip/seed0   ppo_beta_shapes.py --beta-shape dual_clip"
+    assert lines[0] == expected + " --env-id Hopper-v4 --seed 0 --total-timesteps 1000000 --threads 1"
+    for shape in shapes:
+        for env in ("Hopper-v4", "HalfCheetah-v4"):
+            assert sum(f"{env}/zoo_{shape}/seed" in line for line in lines) == 5
 
 
 @pytest.mark.parametrize(
