@@ -115,12 +115,11 @@ def check_args(args: Args):
 
 def check_env(env_id: str, video: bool = False):
     """(obs_dim, act_dim) of a continuous-control env or one line of error; `video`: can its frames be recorded?"""
-    if video:
-        os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo: Mesa's EGL on a CPU machine
-    try:
+    gl = f" to record video (MUJOCO_GL={os.environ.setdefault('MUJOCO_GL', 'egl')}; see the README)" if video else ""
+    try:  # MUJOCO_GL=egl: MuJoCo renders headless, through Mesa's EGL on a CPU machine
         env = gym.make(env_id, render_mode="rgb_array" if video else None)
-    except Exception as e:  # unknown id, missing extra, ...: gymnasium raises many types
-        fail(f"cannot make env {env_id!r}: {str(e).strip().splitlines()[0]}")
+    except Exception as e:  # unknown id, missing extra, no renderer, ...: gymnasium raises many types
+        fail(f"cannot make env {env_id!r}{gl}: {str(e).strip().splitlines()[0]}")
     obs_space, act_space = env.observation_space, env.action_space
     if not isinstance(act_space, gym.spaces.Box):
         fail(f"{env_id} has {type(act_space).__name__} actions; this script needs continuous (Box) actions")
@@ -132,7 +131,7 @@ def check_env(env_id: str, video: bool = False):
             env.reset(seed=0)
             assert env.render().ndim == 3, "no RGB frame"
     except Exception as e:  # no EGL library, no display, no moviepy, ...: many types
-        fail(f"--capture-video: cannot render {env_id} (MUJOCO_GL={os.environ['MUJOCO_GL']}): {type(e).__name__}: {e}")
+        fail(f"cannot render {env_id}{gl}: {type(e).__name__}: {str(e).strip().splitlines()[0]}")
     env.close()
     return obs_space.shape[0], act_space.shape[0]
 
@@ -466,6 +465,7 @@ def main():
                     stats["losses/approx_kl"] += approx_kl
                     stats["killset/kill_frac"] += kill.float().mean()
                     stats["killset/inband_frac"] += inband.float().mean()
+                    stats["killset/passthrough_frac"] += (~kill & ~inband).float().mean()  # measured, not 1 − the rest
 
             if args.target_kl is not None and approx_kl > args.target_kl:  # CleanRL's early stop
                 break
@@ -473,7 +473,6 @@ def main():
         # ---- logging: means over the update's minibatches (CleanRL logs the last minibatch's) ----
         num_gradient_steps = (epoch + 1) * args.num_minibatches  # fewer epochs after a --target-kl stop
         stats = {key: float(value) / num_gradient_steps for key, value in stats.items()}
-        stats["killset/passthrough_frac"] = 1 - stats["killset/kill_frac"] - stats["killset/inband_frac"]
         stats["losses/clipfrac"] = 1 - stats["killset/inband_frac"]  # outside the band, either side
         if not (math.isfinite(stats["losses/policy_loss"]) and math.isfinite(stats["losses/value_loss"])):
             writer.close()  # what was logged up to here stays readable

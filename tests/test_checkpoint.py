@@ -32,11 +32,15 @@ def test_save_reload_eval_reproduces(tmp_path):
 
 
 def test_eval_uses_saved_statistics(tmp_path):
-    """Fresh statistics would change the observations the policy sees, and so the returns."""
+    """Evaluation reads the statistics from the checkpoint: the saved ones reproduce the returns after
+    training; the same networks with other saved statistics give other returns (ignored statistics
+    would give the same returns for both)."""
     train = run_script("ppo_clip.py", *SHORT, "--save-model", "--eval-episodes", "2", "--seed", "5", cwd=tmp_path)
     (run_dir,) = run_dirs(tmp_path / "runs")
     ckpt = torch.load(run_dir / "model.pt", weights_only=True)
-    ckpt["obs_rms"] = {"mean": torch.zeros(11, dtype=torch.float64), "var": torch.ones(11, dtype=torch.float64), "count": 1e-4}
-    torch.save(ckpt, tmp_path / "fresh.pt")
-    fresh = run_script("ppo_clip.py", "--eval-checkpoint", tmp_path / "fresh.pt", "--eval-episodes", "2", "--seed", "5", cwd=tmp_path)
-    assert eval_returns(fresh.stdout) != eval_returns(train.stdout)
+    saved = run_script("ppo_clip.py", "--eval-checkpoint", run_dir / "model.pt", "--eval-episodes", "2", "--seed", "5", cwd=tmp_path)
+    assert eval_returns(saved.stdout) == eval_returns(train.stdout)
+    ckpt["obs_rms"] = {**ckpt["obs_rms"], "mean": ckpt["obs_rms"]["mean"] + ckpt["obs_rms"]["var"].sqrt()}  # one σ off
+    torch.save(ckpt, tmp_path / "shifted.pt")
+    shifted = run_script("ppo_clip.py", "--eval-checkpoint", tmp_path / "shifted.pt", "--eval-episodes", "2", "--seed", "5", cwd=tmp_path)
+    assert eval_returns(shifted.stdout) != eval_returns(saved.stdout)

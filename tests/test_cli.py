@@ -37,7 +37,8 @@ def test_help(script, tmp_path):
     for flag in ("--env-id", "--seed", "--save-model", "--eval-checkpoint", "--track", "--clip-coef"):
         assert flag in out
     if script == "ppo_kl.py":
-        assert "--kl-mode" in out and "--kl-estimator" in out and "--target-kl" in out
+        assert "--kl-mode" in out and "--kl-estimator" in out and "--kl-adaptive-target" in out
+    assert "--target-kl" in out and "--capture-video" in out  # CleanRL's flags, in every script
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -49,9 +50,9 @@ def test_short_run_writes_shared_scalars(script, tmp_path):
     assert SHARED | OWN[script] <= logged.keys(), sorted(SHARED | OWN[script] - logged.keys())
     updates = len(logged["losses/policy_loss"])
     assert updates == 4  # 2048 steps / 512 per rollout
-    for u in range(updates):
+    for u in range(updates):  # three fractions, each measured from its own mask: together, every sample once
         parts = [logged[f"killset/{k}_frac"][u][1] for k in ("kill", "inband", "passthrough")]
-        assert all(0 <= p <= 1 for p in parts) and math.isclose(sum(parts), 1, abs_tol=1e-5)
+        assert all(0 <= p <= 1 for p in parts) and math.isclose(sum(parts), 1, abs_tol=1e-5), parts
         assert math.isclose(logged["losses/clipfrac"][u][1], 1 - parts[1], abs_tol=1e-5)
     assert all(math.isfinite(v) for _, v in logged["charts/episodic_return"])
     if script in ("ppo_per_sample_kl.py", "ppo_beta_shapes.py"):  # the penalty term is ≥ 0 per sample
@@ -60,7 +61,7 @@ def test_short_run_writes_shared_scalars(script, tmp_path):
 
 def test_kl_adaptive_rule(tmp_path):
     """β halves when the measured KL is below d_targ/1.5 and doubles above 1.5·d_targ."""
-    run_script("ppo_kl.py", *SHORT, "--kl-mode", "adaptive", "--kl-coef", "3", "--target-kl", "0.002", cwd=tmp_path)
+    run_script("ppo_kl.py", *SHORT, "--kl-mode", "adaptive", "--kl-coef", "3", "--kl-adaptive-target", "0.002", cwd=tmp_path)
     logged = scalars(run_dirs(tmp_path / "runs")[0])
     betas = [v for _, v in logged["losses/kl_coef"]]
     kls = [v for _, v in logged["losses/kl_after_update"]]
@@ -71,10 +72,17 @@ def test_kl_adaptive_rule(tmp_path):
     assert len(set(betas)) > 1  # the rule acted
 
 
-def test_kl_fixed_keeps_beta(tmp_path):
-    run_script("ppo_kl.py", *SHORT, "--kl-estimator", "sample", cwd=tmp_path)
-    logged = scalars(run_dirs(tmp_path / "runs")[0])
-    assert {v for _, v in logged["losses/kl_coef"]} == {1.0}
+def test_kl_fixed_keeps_beta_and_uses_the_estimator_asked_for(tmp_path):
+    """Same seed, two estimators: β stays 1, and the KL the penalty used differs (the flag is not ignored);
+    the closed form is ≥ 0 in every minibatch, the sampled mean of −log w need not be."""
+    logged = {}
+    for estimator in ("sample", "analytic"):
+        run_script("ppo_kl.py", *SHORT, "--kl-estimator", estimator, "--runs-dir", estimator, cwd=tmp_path)
+        logged[estimator] = scalars(run_dirs(tmp_path / estimator)[0])
+        assert {v for _, v in logged[estimator]["losses/kl_coef"]} == {1.0}
+    sample, analytic = ([v for _, v in logged[e]["losses/kl"]] for e in ("sample", "analytic"))
+    assert all(v >= 0 for v in analytic)
+    assert sample != analytic and all(math.isfinite(v) for v in sample)
 
 
 BAD = [
@@ -89,6 +97,14 @@ BAD = [
     (["--eval-checkpoint", "missing.pt"], "missing.pt"),
     (["--eval-checkpoint", "garbage.pt"], "garbage.pt"),
     (["--eval-checkpoint", "wrong.pt"], "wrong.pt"),
+    (["--eval-checkpoint", "wrong.pt", "--eval-episodes", "0"], "--eval-episodes"),
+    (["--seed", "-1"], "--seed"),
+    (["--seed", "4294967296"], "--seed"),
+    (["--gamma", "1.5"], "--gamma"),
+    (["--gae-lambda", "-0.1"], "--gae-lambda"),
+    (["--max-grad-norm", "-1"], "--max-grad-norm"),
+    (["--target-kl", "0"], "--target-kl"),
+    (["--env-id", "Hopper-v5", "--runs-dir", "a_file/runs"], "a_file/runs"),  # -v5: no deprecation warning
 ]
 
 
@@ -96,6 +112,7 @@ BAD = [
 @pytest.mark.parametrize("flags, needle", BAD, ids=[" ".join(f) for f, _ in BAD])
 def test_bad_input_one_line(script, flags, needle, tmp_path):
     (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint\n")
+    (tmp_path / "a_file").write_text("a file where --runs-dir wants a directory\n")  # unwritable even as root
     torch.save({"agent": {"weights": torch.zeros(3)}}, tmp_path / "wrong.pt")
     proc = run_script(script, *flags, cwd=tmp_path, check=False)
     lines = proc.stderr.strip().splitlines()
@@ -103,6 +120,7 @@ def test_bad_input_one_line(script, flags, needle, tmp_path):
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert needle in lines[0] and lines[0].startswith(f"{script}: error: "), lines[0]
     assert not (tmp_path / "runs").exists(), "a run directory was left behind"
+    assert not list(tmp_path.glob("*/runs")), "a run directory was left behind"
 
 
 def test_nan_loss_stops_without_checkpoint(tmp_path):
@@ -112,3 +130,12 @@ def test_nan_loss_stops_without_checkpoint(tmp_path):
     assert "non-finite loss in update 1 " in last and "no checkpoint" in last, last
     assert "Traceback" not in proc.stderr
     assert not list((tmp_path / "runs").rglob("model.pt"))
+
+
+def test_save_model_without_evaluation(tmp_path):
+    """--save-model --eval-episodes 0: the checkpoint, and no evaluation (no NaN mean, no warning)."""
+    proc = run_script("ppo_clip.py", *SHORT, "--save-model", "--eval-episodes", "0", cwd=tmp_path)
+    (run_dir,) = run_dirs(tmp_path / "runs")
+    assert (run_dir / "model.pt").exists()
+    assert "eval" not in proc.stdout and "nan" not in proc.stdout.lower() and "RuntimeWarning" not in proc.stderr
+    assert "eval/episodic_return" not in scalars(run_dir)
