@@ -132,6 +132,21 @@ def test_nan_loss_stops_without_checkpoint(tmp_path):
     assert not list((tmp_path / "runs").rglob("model.pt"))
 
 
+def test_target_kl_stops_epochs_early_and_only_then(tmp_path):
+    """CleanRL's --target-kl: never reached, the run is the run without it, bit for bit; reached at once,
+    each update stops after its first epoch, so what the update logs and learns changes."""
+    logs = {}
+    for name, flags in [("off", []), ("never", ["--target-kl", "1e9"]), ("always", ["--target-kl", "1e-12"])]:
+        proc = run_script("ppo_clip.py", *SHORT, *flags, "--runs-dir", name, cwd=tmp_path)
+        logs[name] = scalars(run_dirs(tmp_path / name)[0])
+        logs[name].pop("charts/SPS")  # wall clock
+        assert "mean_return(last " in proc.stdout and ", ETA " in proc.stdout  # the progress line
+    assert logs["never"] == logs["off"]
+    first_update = [v for _, v in logs["off"]["losses/approx_kl"]][0], [v for _, v in logs["always"]["losses/approx_kl"]][0]
+    assert first_update[0] != first_update[1]  # 2 epochs' minibatches averaged vs the first epoch's only
+    assert logs["always"]["charts/episodic_return"] != logs["off"]["charts/episodic_return"]
+
+
 def test_save_model_without_evaluation(tmp_path):
     """--save-model --eval-episodes 0: the checkpoint, and no evaluation (no NaN mean, no warning)."""
     proc = run_script("ppo_clip.py", *SHORT, "--save-model", "--eval-episodes", "0", cwd=tmp_path)
