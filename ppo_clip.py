@@ -146,12 +146,14 @@ class SingleSampleRunningMeanStd(RunningMeanStd):
 
 
 def make_env(env_id: str, gamma: float, obs_rms: RunningMeanStd, return_rms: Optional[RunningMeanStd], video_dir=None):
-    """CleanRL's wrapper stack on gymnasium 1.x. `obs_rms`/`return_rms` are shared objects: every env updates the
-    same statistics, and the checkpoint saves exactly what the policy saw. `return_rms=None` (evaluation):
-    observation statistics frozen, raw rewards. `video_dir`: record every episode there as MP4."""
+    """CleanRL's wrapper stack on gymnasium 1.x. Every env updates the same `obs_rms`/`return_rms`, which the checkpoint
+    saves. `return_rms=None` (evaluation): observation statistics frozen, raw rewards. `video_dir`: episodes as MP4."""
 
     def thunk():
-        env = gym.make(env_id, render_mode=None if video_dir is None else "rgb_array")
+        try:  # MuJoCo's locomotion envs have a camera, "track", that follows the body; the default one stays put
+            env = gym.make(env_id) if video_dir is None else gym.make(env_id, render_mode="rgb_array", camera_name="track")
+        except TypeError:  # an env without cameras to name (not MuJoCo): its default view
+            env = gym.make(env_id, render_mode="rgb_array")
         if video_dir is not None:
             env = gym.wrappers.RecordVideo(env, video_dir, episode_trigger=lambda _: True, name_prefix="eval")
         env = gym.wrappers.RecordEpisodeStatistics(env)  # innermost statistics: logs raw returns
@@ -381,8 +383,7 @@ def main():
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
     agent = Agent(obs_dim, act_dim)
-    # fused: one Adam kernel over all parameters instead of a loop of small ops
-    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)  # one kernel, all params
 
     buf = Rollout.zeros(args.num_steps, args.num_envs, obs_dim, act_dim)
     global_step = 0

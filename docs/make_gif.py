@@ -1,7 +1,7 @@
 """Turn an evaluation video (--capture-video) into the README's animation: every Nth frame, downscaled,
 as a looping GIF small enough to commit.
 
-    python docs/make_gif.py runs/RUN/videos/eval-episode-0.mp4 docs/hopper.gif [--every 4] [--size 240] [--frames 250]
+    python docs/make_gif.py runs/RUN/videos/eval-episode-0.mp4 docs/hopper.gif [--every 5] [--size 200] [--frames 250]
 """
 
 import argparse
@@ -18,8 +18,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("video")
     p.add_argument("gif")
-    p.add_argument("--every", type=int, default=4, help="keep every Nth frame (default: %(default)s)")
-    p.add_argument("--size", type=int, default=240, help="width and height in pixels (default: %(default)s)")
+    p.add_argument("--every", type=int, default=5, help="keep every Nth frame (default: %(default)s)")
+    p.add_argument("--size", type=int, default=200, help="width and height in pixels (default: %(default)s)")
     p.add_argument("--frames", type=int, default=250, help="at most this many frames (default: %(default)s)")
     args = p.parse_args()
     reader = imageio_ffmpeg.read_frames(args.video)
