@@ -95,12 +95,18 @@ def test_episode_step_counts_within_episodes():
         (["--clip-coef-high", "0"], "--clip-coef-high"),
         (["--clip-coef", "1"], "--clip-coef"),
         (["--position-rho", "0"], "--position-rho"),
+        (["--dual-clip-c", "1.2"], "--dual-clip-c"),  # c must exceed 1 + ε_high
+        (["--dual-clip-c", "1.5", "--clip-coef-high", "0.5"], "--dual-clip-c"),
+        (["--rollback-alpha", "-0.1"], "--rollback-alpha"),
+        (["--trppo-kl-range", "0"], "--trppo-kl-range"),
+        (["--sapo-tau-pos", "0"], "--sapo-tau-pos"),
+        (["--sapo-tau-neg", "-1"], "--sapo-tau-neg"),
     ],
 )
 def test_bad_knob_values_one_line(flags, needle, tmp_path):
     proc = run_script(SCRIPT, *flags, cwd=tmp_path, check=False)
     lines = proc.stderr.strip().splitlines()
-    assert proc.returncode != 0 and len(lines) == 1 and needle in lines[0], proc.stderr
+    assert proc.returncode == 1 and len(lines) == 1 and needle in lines[0], proc.stderr
     assert not (tmp_path / "runs").exists()
 
 
