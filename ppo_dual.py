@@ -125,13 +125,13 @@ def check_env(env_id: str, video: bool = False):
         fail(f"{env_id} has {type(act_space).__name__} actions; this script needs continuous (Box) actions")
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         fail(f"{env_id} has observation space {obs_space}; this script needs flat Box observations")
-    try:
-        if video:
+    if video:
+        try:
             import moviepy  # noqa: F401  (gymnasium's RecordVideo writes MP4 through it)
             env.reset(seed=0)
             assert env.render().ndim == 3, "no RGB frame"
-    except Exception as e:  # no EGL library, no display, no moviepy, ...: many types
-        fail(f"cannot render {env_id}{gl}: {type(e).__name__}: {str(e).strip().splitlines()[0]}")
+        except Exception as e:  # no EGL library, no display, no moviepy, ...: many types
+            fail(f"cannot render {env_id}{gl}: {type(e).__name__}: {str(e).strip().splitlines()[0]}")
     env.close()
     return obs_space.shape[0], act_space.shape[0]
 
