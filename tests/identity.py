@@ -17,8 +17,9 @@ DEFAULTS = dict(  # the scripts' Args that their surrogate lines read
 )
 
 
-def pg_loss(script, newlogprob, old_logprob, advantages, buf=None, **args):
-    """Run the script's own lines from the ratio to its surrogate, in the script's namespace."""
+def pg_loss(script, newlogprob, old_logprob, advantages, buf=None, scope=None, **args):
+    """Run the script's own lines from the ratio to its surrogate, in the script's namespace
+    (`scope`: more names those lines read, e.g. trppo's old policy)."""
     namespace = {
         **vars(load_script(script)),
         "newlogprob": newlogprob,
@@ -29,6 +30,7 @@ def pg_loss(script, newlogprob, old_logprob, advantages, buf=None, **args):
         "args": SimpleNamespace(**{**DEFAULTS, **args}),
         "stats": defaultdict(float),
         "buf": buf,  # the rollout, read by ppo_beta_shapes.py's position multiplier
+        **(scope or {}),
     }
     exec(surrogate_source(script), namespace)
     return namespace
@@ -118,33 +120,16 @@ ZOO_SCRIPT = "ppo_beta_shapes.py"
 
 
 def zoo_pg_loss(agent, obs, actions, old_logprob, advantages, old_mean, old_logstd, **args):
-    """ppo_beta_shapes.py's own lines from the ratio to its surrogate (as pg_loss runs them), with its
-    Args defaults and what trppo's per-state KL reads in scope: the current action means (under the
-    update loop's name, before and after its rename to action_mean), the actor, and the old policy's
-    per-state means and log-std. Returns the namespace; its `newlogprob` carries the actor's graph."""
+    """pg_loss on ppo_beta_shapes.py with its Args defaults and what trppo's per-state KL reads in scope:
+    the current action means, the actor, and the old policy's per-state means and log-std. Returns the
+    namespace; its `newlogprob` carries the actor's graph."""
     import dataclasses
 
-    script = load_script(ZOO_SCRIPT)
     action_mean = agent.actor_mean(obs)
     newlogprob = clip_script.gaussian_log_prob(actions, action_mean, agent.actor_logstd)
-    namespace = {
-        **vars(script),
-        "newlogprob": newlogprob,
-        "e_logprobs": old_logprob,
-        "e_advantages": advantages,
-        "mb": slice(None),
-        "b_inds": torch.arange(len(advantages)),
-        "args": SimpleNamespace(**{**dataclasses.asdict(script.Args()), **args}),
-        "stats": defaultdict(float),
-        "buf": None,
-        "agent": agent,
-        "mean": action_mean,
-        "action_mean": action_mean,
-        "b_old_mean": old_mean,
-        "old_logstd": old_logstd,
-    }
-    exec(surrogate_source(ZOO_SCRIPT), namespace)
-    return namespace
+    scope = {"agent": agent, "action_mean": action_mean, "b_old_mean": old_mean, "old_logstd": old_logstd}
+    defaults = dataclasses.asdict(load_script(ZOO_SCRIPT).Args())
+    return pg_loss(ZOO_SCRIPT, newlogprob, old_logprob, advantages, scope=scope, **{**defaults, **args})
 
 
 # Ratios the zoo's gates treat differently from the clip, per advantage sign: deep in the kill set,
