@@ -383,6 +383,27 @@ def aggregate_lines(sec: Section, whose: str) -> list[str]:
     return text + [""] + ([aggregate_markdown(sec.agg), ""] if sec.agg.matrices else [])
 
 
+GATE_FRACTIONS = {"kill_frac": "kill set", "reversed_frac": "reversed (G > 1)", "amplified_frac": "amplified (G < 0)"}
+
+
+def fractions_markdown(sec: Section) -> str:
+    """Per env × config: each gate fraction's mean over a run's updates, averaged over seeds (min–max over
+    seeds), in percent; "—" where the config does not log it."""
+    cells = defaultdict(list)  # (env, config) → each seed's {column: mean over updates}
+    for (env, config, _), series in sec.runs.items():
+        cells[env, config].append({col: series[col][1].mean() for col in GATE_FRACTIONS if col in series})
+
+    def cell(seeds: list[dict], col: str) -> str:
+        values = [seed[col] for seed in seeds if col in seed]
+        if not values:
+            return "—"
+        return f"{100 * np.mean(values):.2f} ({100 * min(values):.2f}–{100 * max(values):.2f})"
+
+    rows = [[env, label(config), len(cells[env, config]), *(cell(cells[env, config], col) for col in GATE_FRACTIONS)]
+            for env in sec.envs for config in sec.configs if (env, config) in cells]
+    return markdown_table(["env", "config", "n", *(f"{name} %" for name in GATE_FRACTIONS.values())], rows)
+
+
 def zoo_section(zoo: Section, planned: set) -> list[str]:
     """The results README's section on the zoo: published clip variants as gates of β_t."""
     own = [c for c in ZOO if c in zoo.configs]
@@ -404,7 +425,12 @@ def zoo_section(zoo: Section, planned: set) -> list[str]:
         score_markdown(zoo.rows),
         "",
         *aggregate_lines(zoo, "these configs"),
-        "PPO-Clip logs no reversed or amplified fraction: its G is 0 or 1.",
+        "Fractions of each minibatch's samples on the kill set (Â > 0 and w > 1+ε, or Â < 0 and w < 1−ε, the"
+        " clip's), with G > 1 (gradient reversed) and with G < 0 (gradient amplified): each run's mean over its"
+        " updates, averaged over seeds (min–max over seeds), in percent. PPO-Clip logs no reversed or amplified"
+        " fraction: its G is 0 or 1.",
+        "",
+        fractions_markdown(zoo),
         "",
     ]
 

@@ -443,6 +443,11 @@ def test_zoo_section_with_partial_and_complete_runs(tmp_path):
     for png in ("zoo.png", "zoo_killset.png", "zoo_aggregate.png"):
         assert f"]({png})" in readme and (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "reversed (G > 1) and amplified (G < 0) fractions per update" in readme
+    # the fractions table: each run's mean over its updates, averaged over seeds; PPO-Clip logs only the kill set
+    assert "| env | config | n | kill set % | reversed (G > 1) % | amplified (G < 0) % |" in zoo
+    assert "| Hopper-v4 | PPO-RB (Wang 2019) | 3 | 10.00 (10.00–10.00) | 2.00 (2.00–2.00) | 1.00 (1.00–1.00) |" in zoo
+    assert "| HalfCheetah-v4 | SPO (Xie 2025) | 1 | 10.00 (10.00–10.00) | 2.00 (2.00–2.00) | 1.00 (1.00–1.00) |" in zoo
+    assert "| Hopper-v4 | PPO-Clip | 3 | 5.50 (5.50–5.50) | — | — |" in zoo  # kill_frac step/10000, steps 100–1000
     assert png_width(results / "zoo.png") == round(4.2 * 110 * 2)  # Hopper and HalfCheetah panels
     main = readme.split("## Aggregate over envs")[1].split("## The β_t")[0].split("## The zoo")[0]
     assert "dual-clip" not in main and "all of them: HalfCheetah-v4, Hopper-v4. IQM" in main
