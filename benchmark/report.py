@@ -6,8 +6,10 @@
 
 One CSV per run, `csv/{env}/{config}/seed{N}.csv`: a row per finished episode (step, episodic_return)
 and a row per update (step and that update's diagnostics: kill_frac, inband_frac, passthrough_frac, and
-reversed_frac / amplified_frac / beta_mean / kl_coef where the script logs them). Values are float32 as
-logged, written exactly; a column only where its tag was logged, so older runs keep their CSVs.
+reversed_frac / amplified_frac / gate_mean / beta_mean / kl_coef where the script logs them). Values are float32
+as logged, written exactly; a column only where its tag was logged, so older runs keep their CSVs. (gate_mean
+joined the columns with the zoo: the β slice's runs logged it too, but their committed CSVs were extracted
+before and lack it.)
 
 The planned runs are the suite's phases (all of them unless --phase names some). The main grid's aggregate, and
 each slice's, covers the envs whose planned runs are all in, and names the others with their counts.
@@ -41,6 +43,7 @@ TAGS = {  # CSV column → TensorBoard tag
     # ppo_beta_shapes.py's gates G: fractions of samples with G > 1 (gradient reversed), G < 0 (amplified)
     "reversed_frac": "killset/reversed_frac",
     "amplified_frac": "killset/amplified_frac",
+    "gate_mean": "losses/gate_mean",  # mean G: for a gate that is 0 or 1, the fraction of samples zeroed
     "beta_mean": "losses/beta_mean",
     "kl_coef": "losses/kl_coef",
 }
@@ -383,12 +386,15 @@ def aggregate_lines(sec: Section, whose: str) -> list[str]:
     return text + [""] + ([aggregate_markdown(sec.agg), ""] if sec.agg.matrices else [])
 
 
-GATE_FRACTIONS = {"kill_frac": "kill set", "reversed_frac": "reversed (G > 1)", "amplified_frac": "amplified (G < 0)"}
+GATE_FRACTIONS = {
+    **{"kill_frac": "kill set", "reversed_frac": "reversed (G > 1)", "amplified_frac": "amplified (G < 0)"},
+    "gate_mean": "mean G",
+}
 
 
 def fractions_markdown(sec: Section) -> str:
-    """Per env × config: each gate fraction's mean over a run's updates, averaged over seeds (min–max over
-    seeds), in percent; "—" where the config does not log it."""
+    """Per env × config: each gate fraction's (and mean G's) mean over a run's updates, averaged over seeds
+    (min–max over seeds), in percent; "—" where the config does not log it."""
     cells = defaultdict(list)  # (env, config) → each seed's {column: mean over updates}
     for (env, config, _), series in sec.runs.items():
         cells[env, config].append({col: series[col][1].mean() for col in GATE_FRACTIONS if col in series})
@@ -397,6 +403,8 @@ def fractions_markdown(sec: Section) -> str:
         values = [seed[col] for seed in seeds if col in seed]
         if not values:
             return "—"
+        if not np.isfinite(values).all():
+            return f"not finite ({sum(not np.isfinite(v) for v in values)} of {len(values)} seeds)"
         return f"{100 * np.mean(values):.2f} ({100 * min(values):.2f}–{100 * max(values):.2f})"
 
     rows = [[env, label(config), len(cells[env, config]), *(cell(cells[env, config], col) for col in GATE_FRACTIONS)]
@@ -427,8 +435,12 @@ def zoo_section(zoo: Section, planned: set) -> list[str]:
         *aggregate_lines(zoo, "these configs"),
         "Fractions of each minibatch's samples on the kill set (Â > 0 and w > 1+ε, or Â < 0 and w < 1−ε, the"
         " clip's), with G > 1 (gradient reversed) and with G < 0 (gradient amplified): each run's mean over its"
-        " updates, averaged over seeds (min–max over seeds), in percent. PPO-Clip logs no reversed or amplified"
-        " fraction: its G is 0 or 1.",
+        " updates, averaged over seeds (min–max over seeds), in percent; and mean G, likewise, in percent. Where G is"
+        " 0 or 1 (dual-clip, TR-PPO), mean G is the fraction of samples whose gradient is zeroed, which need not be"
+        " the kill set. CISPO's and GPPO's G = 1 − clip(w)/w is unbounded below as w → 0 (β_t = −w·Â·G stays"
+        " bounded), so their mean G is not finite once one sample's w comes near 0 (float32). PPO-Clip logs no"
+        " reversed or amplified fraction and no mean G: its G is 1 exactly on the kill set, so its mean G is its"
+        " kill-set fraction.",
         "",
         fractions_markdown(zoo),
         "",
@@ -559,8 +571,8 @@ def write(results: Path, s: Summary):
         figures += plots.draw_beside_clip(results, "beta", "β_t knob", s.beta, kill, "kill-set fraction")
     if s.zoo and s.zoo.envs:
         fractions = [("kill_frac", "kill-set fraction"), ("reversed_frac", "reversed fraction (G > 1)"),
-                     ("amplified_frac", "amplified fraction (G < 0)")]
-        what = "kill-set, reversed (G > 1) and amplified (G < 0) fractions"
+                     ("amplified_frac", "amplified fraction (G < 0)"), ("gate_mean", "mean G")]
+        what = "kill-set, reversed (G > 1) and amplified (G < 0) fractions and mean G"
         figures += plots.draw_beside_clip(results, "zoo", "The zoo", s.zoo, fractions, what)
     (results / "README.md").write_text(readme(s, figures))
 
