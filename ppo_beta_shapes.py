@@ -399,7 +399,7 @@ def beta_gate(ratio, advantages, args, state_kl=None):
         return ((state_kl >= args.trppo_kl_range) & (ratio * advantages > advantages)).to(ratio.dtype)
     if shape == "spo":  # SPO, Xie et al. 2025: ℓ = −Â·w + |Â|·(w−1)²/(2ε), G = sign(Â)·(w−1)/ε
         return torch.where(advantages > 0, (ratio - 1) / eps_high, (1 - ratio) / eps_low)
-    # (1±ε)/w outside the band, 1 in it; the floor keeps G finite where w underflows to 0 (β_t = −w·Â·G is 0 there)
+    # (1±ε)/w outside the band, 1 in it; the floor keeps G finite where w underflows to 0 (β_t floors w alike)
     clip_over_w = torch.clamp(ratio, 1 - eps_low, 1 + eps_high) / ratio.clamp(min=torch.finfo(ratio.dtype).tiny)
     if shape == "cispo":  # CISPO, MiniMax-M1 2025: ℓ = −sg(clip(w))·Â·log π_θ, G = 1 − clip(w)/w
         return 1 - clip_over_w
@@ -569,7 +569,11 @@ def main():
                 gate = beta_gate(ratio.detach(), mb_advantages, args, state_kl)  # G_t is stop-gradient, as β_t
                 if args.position_rho != 1:
                     gate = gate * args.position_rho ** buf.episode_step.reshape(-1)[b_inds[mb]]
-                beta_t = (-ratio * mb_advantages * gate).detach()
+                if args.beta_shape in ("cispo", "gppo"):  # G = 1 − clip(w)/w: w·G = w − clip(w) first, with w
+                    w_gate = ratio.detach().clamp(min=torch.finfo(ratio.dtype).tiny) * gate  # floored as in
+                    beta_t = (-mb_advantages * w_gate).detach()  # beta_gate: −clip(w), not 0, where w underflows
+                else:
+                    beta_t = (-ratio * mb_advantages * gate).detach()
                 kl_penalty = (beta_t * -logratio).mean()
                 pg_loss = (-mb_advantages * ratio).mean() + kl_penalty
                 stats["losses/beta_mean"] += beta_t.mean()

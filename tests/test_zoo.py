@@ -17,7 +17,7 @@ import math
 
 import pytest
 import torch
-from identity import ZOO_RATIOS, describe, make_zoo_batch, zoo_pg_loss
+from identity import ZOO_RATIOS, clip_script, describe, make_zoo_batch, zoo_pg_loss
 from scripts import run_dirs, run_script, scalars
 
 SCRIPT = "ppo_beta_shapes.py"
@@ -185,3 +185,56 @@ def test_short_run_logs_reversed_and_amplified(shape, tmp_path):
         assert max(reversed_frac) == max(amplified_frac) == 0
         stopped = [v for _, v in logged["losses/gate_mean"]]
         assert all(0 <= v <= 1 for v in stopped) and max(stopped) > 0
+
+
+# log w per dtype: past the smallest normal float's log (−87.3 in float32, −708.4 in float64), where w is
+# denormal or exactly 0, and just inside it
+UNDERFLOW_LOGRATIOS = {torch.float32: [-200.0, -120.0, -95.0, -87.5, -87.0], torch.float64: [-800.0, -740.0, -709.0, -700.0]}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", ["cispo", "gppo"])
+def test_gate_dividing_by_w_where_w_underflows(shape, dtype):
+    """cispo's and gppo's G = 1 − clip(w)/w divides by w. Where w = exp(log w) underflows to a denormal or
+    to 0 (a policy far from the old one: CISPO on Hopper puts 15% of an update's samples there on average,
+    up to 38%, from its third update on), the gradient stays the variant's: CISPO's −clip(w)·Â·∇log π, GPPO's −Â·(1−ε)·∇log π on the
+    kill set (written in log space: GPPO's own w/sg(w) is 0/0 at w = 0), not 0. To float rounding of the
+    terms that cancel (−Â·w against w·Â·G): 4 ulp of the larger a sample, parameter gradients to 1e-5."""
+    agent, obs, actions, old_logprob, advantages, old_mean, old_logstd, edges = make_zoo_batch(dtype, seed=29)
+    adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    with torch.no_grad():
+        newlogprob = clip_script.gaussian_log_prob(actions, agent.actor_mean(obs), agent.actor_logstd)
+    placed = []
+    for sign in (+1, -1):
+        picks = [i for i in range(len(adv)) if i not in edges and (adv[i] > 0) == (sign > 0)]
+        for i, logw in zip(picks, UNDERFLOW_LOGRATIOS[dtype]):
+            old_logprob[i] = newlogprob[i] - logw
+            placed.append(i)
+    ns = zoo_pg_loss(agent, obs, actions, old_logprob, advantages, old_mean, old_logstd, beta_shape=shape)
+    params = [agent.actor_logstd, *agent.actor_mean.parameters()]
+    names = ["actor_logstd"] + [f"actor_mean.{n}" for n, _ in agent.actor_mean.named_parameters()]
+    logp, a = ns["newlogprob"], ns["mb_advantages"]
+    ratio, logratio = ns["ratio"].detach(), logp - old_logprob
+    assert (ratio[placed] == 0).any() and ((ratio[placed] > 0) & (ratio[placed] < torch.finfo(dtype).tiny)).any()
+    assert (a[placed] > 0).any() and (a[placed] < 0).any()
+    if shape == "cispo":  # −sg(clip(w))·Â·log π, as the source writes it: no underflow in it
+        reference = (-torch.clamp(ratio, 0.8, 1.2) * a * logp).mean()
+    else:  # GPPO with w/sg(w) = exp(log w − sg(log w)); PPO-Clip's −Â·w elsewhere, dual clip where Â < 0 ∧ w > 3
+        kill = ((a > 0) & (ratio > 1.2)) | ((a < 0) & (ratio < 0.8))
+        bound = torch.where(a > 0, torch.full_like(a, 1.2), torch.full_like(a, 0.8))
+        per_sample = torch.where(kill, -a * bound * torch.exp(logratio - logratio.detach()), -a * torch.exp(logratio))
+        per_sample = torch.where((a < 0) & (ratio > C), -a * C, per_sample)  # a constant there
+        reference = per_sample.mean()
+    sample, *grads = torch.autograd.grad(ns["pg_loss"], [logp, *params], retain_graph=True)
+    ref_sample, *ref_grads = torch.autograd.grad(reference, [logp, *params])
+    n, ulp = len(a), torch.finfo(dtype).eps
+    for i in range(n):
+        scale = max(abs(ref_sample[i].item()), abs((a[i] * ratio[i]).item()) / n)
+        assert abs(sample[i] - ref_sample[i]) <= 4 * ulp * scale, (
+            f"{shape} {dtype}, {sample_report(ns, i)}: d loss/d log π = {sample[i].item()!r}, the variant's own "
+            f"loss gives {ref_sample[i].item()!r}"
+        )
+    pushed = [i for i in placed if shape == "cispo" or a[i] < 0]  # gppo: Â > 0, w < 1+ε passes as −Â·w ≈ 0
+    assert (ref_sample[pushed].abs() > 1e-4).all()  # the variant's gradient there is not 0
+    for name, g, g_ref in zip(names, grads, ref_grads):
+        assert (g - g_ref).abs().max() <= 1e-5 * g_ref.abs().max(), f"{shape} {dtype}: " + describe(g, g_ref, f"grad of {name}")
