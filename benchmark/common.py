@@ -1,5 +1,5 @@
 """What the runner, the report and the speed comparison share: where things are, the one-line error exit,
-markdown tables, git provenance and package versions."""
+markdown tables, git provenance and package versions, a run's status."""
 
 import platform
 import subprocess
@@ -12,6 +12,12 @@ REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO / "benchmark" / "suites" / "mujoco.toml"
 RUNS = REPO / "benchmark" / "runs"  # the runner's output, not committed
 RESULTS = REPO / "benchmark" / "results"  # committed: per-run CSVs, tables, figures, speed.md
+FINISHED = "finished"  # runs.csv's status of a run that finished; else the error line the run stopped with
+
+
+def stopped(series: dict) -> bool:
+    """Did the run (its series as the report loads them, with its status) stop early with an error?"""
+    return series.get("status", FINISHED) != FINISHED
 
 
 def fail(prog: str, msg: str) -> NoReturn:

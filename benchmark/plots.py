@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from rliable import plot_utils  # noqa: E402
 
+from benchmark.common import stopped  # noqa: E402
 from benchmark.configs import label  # noqa: E402
 
 BINS = 50  # points per learning curve
@@ -45,7 +46,9 @@ def curves(path, runs, configs, panels, reference=None):
                     mean = np.nanmean(ys, axis=0)
                     std = np.nanstd(ys, axis=0, ddof=1) if len(seeds) > 1 else np.zeros(BINS)
                 style = {"color": f"C{i % 10}", **STYLE.get(config, {})}
-                line = ax.plot(edges[1:], mean, label=f"{label(config)} (n={len(seeds)})", **style)[0]
+                stops = sum(map(stopped, seeds))  # their curves end where they stopped
+                n = f"n={len(seeds)}" + (f", {stops} stopped early" if stops else "")
+                line = ax.plot(edges[1:], mean, label=f"{label(config)} ({n})", **style)[0]
                 ax.fill_between(edges[1:], mean - std, mean + std, color=line.get_color(), alpha=0.2)
             if reference and env in reference:
                 ax.axhline(reference[env][0], color="gray", ls=":", label="CleanRL, 1M steps")

@@ -1,7 +1,7 @@
 """Benchmark report, in two steps, so that everything can be made again from the committed CSVs:
 
     python -m benchmark.report              # both steps (extract only where the runs dir exists), every phase
-    python -m benchmark.report extract      # finished runs' TensorBoard files → results/csv/, runs.csv
+    python -m benchmark.report extract      # runs' TensorBoard files → results/csv/, runs.csv
     python -m benchmark.report summarize    # results/csv/ → results/README.md, scores.csv, identity.csv, *.png
 
 One CSV per run, `csv/{env}/{config}/seed{N}.csv`: a row per finished episode (step, episodic_return)
@@ -11,8 +11,15 @@ as logged, written exactly; a column only where its tag was logged, so older run
 joined the columns with the zoo: the β slice's runs logged it too, but their committed CSVs were extracted
 before and lack it.)
 
+A run that stopped early with the script's own one-line error (`SCRIPT.py: error: ...`, e.g. a non-finite loss)
+is extracted too: its CSV up to where it stopped, and its error line as its `status` in runs.csv (a finished
+run's status is "finished"). Such a run counts as present, has no score (a partial run's last 10% is not the
+others'), and the runner does not run it again. Any other failure (a crash, a kill) is left for the runner to
+retry.
+
 The planned runs are the suite's phases (all of them unless --phase names some). The main grid's aggregate, and
-each slice's, covers the envs whose planned runs are all in, and names the others with their counts.
+each slice's, covers the envs whose planned runs are all in, and names the others with their counts; it leaves
+out a config with a run that stopped early on those envs (its surviving seeds would be a biased sample).
 """
 
 import argparse
@@ -29,9 +36,9 @@ from rliable import metrics
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from benchmark import plots
-from benchmark.common import REPO, RESULTS, RUNS, SUITE, fail, git, markdown_table
+from benchmark.common import FINISHED, REPO, RESULTS, RUNS, SUITE, fail, git, markdown_table, stopped
 from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label
-from benchmark.job import DONE, META, PACKAGES, TB, read_json
+from benchmark.job import DONE, FAILED, META, PACKAGES, TB, read_json
 from benchmark.run import load_phase, suite_phases
 
 RETURN = "episodic_return"
@@ -47,7 +54,7 @@ TAGS = {  # CSV column → TensorBoard tag
     "beta_mean": "losses/beta_mean",
     "kl_coef": "losses/kl_coef",
 }
-MANIFEST = ["env", "config", "seed", "total_timesteps", "wall_time_s", "git_commit", "git_dirty", "host"]
+MANIFEST = ["env", "config", "seed", "total_timesteps", "wall_time_s", "status", "git_commit", "git_dirty", "host"]
 MANIFEST += ["python", *PACKAGES]
 LAST_FRACTION = 0.1  # a run's score: mean return of the episodes that ended in its last 10% of steps
 IDENTICAL = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual"]  # one gradient, three surrogates
@@ -69,36 +76,51 @@ def fmt(value: float) -> str:
     return str(np.float32(value))  # the shortest text that reads back as the same float32
 
 
-def extract(runs_dir: Path, results: Path) -> int:
-    """Write the CSV of every finished run under runs_dir and its row of runs.csv; return the count."""
+def stopped_early(run_dir: Path, marker: dict) -> bool:
+    """Did the failed run stop with its script's own one-line error (deterministic: running it again stops
+    the same way), rather than crash or get killed?"""
+    meta = run_dir / META  # a job that died before its run started wrote none
+    return meta.exists() and marker.get("error", "").startswith(f"{read_json(meta)['args'][0]}: error: ")
+
+
+def extract(runs_dir: Path, results: Path) -> tuple[int, int]:
+    """Write the CSV and the runs.csv row of every finished run under runs_dir, and of every run that stopped
+    early with its script's own error; return the two counts. Other failed runs are named and left alone."""
     manifest = {(r["env"], r["config"], r["seed"]): r for r in read_csv(results / "runs.csv")}
-    count = 0
-    for done in sorted(runs_dir.glob(f"*/*/seed*/{DONE}")):
-        run_dir = done.parent
+    for row in manifest.values():
+        row.setdefault("status", FINISHED)  # runs.csv from before the column: finished runs only
+    counts = {DONE: 0, FAILED: 0}
+    for marker_path in sorted([*runs_dir.glob(f"*/*/seed*/{DONE}"), *runs_dir.glob(f"*/*/seed*/{FAILED}")]):
+        run_dir, marker = marker_path.parent, read_json(marker_path)
         env, config, seed = run_dir.parts[-3], run_dir.parts[-2], run_dir.name.removeprefix("seed")
-        (tb_dir,) = (run_dir / TB).iterdir()  # a finished run wrote exactly one
-        acc = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0})
-        acc.Reload()
-        present = [col for col, tag in TAGS.items() if tag in acc.Tags()["scalars"]]
-        rows = {}  # (step, 0 episode | 1 update, index) → row: an episode ends in the rollout, before its update
-        for index, event in enumerate(acc.Scalars(TAGS[RETURN]) if RETURN in present else []):
-            rows[event.step, 0, index] = {"step": event.step, RETURN: fmt(event.value)}
-        for col in present[1:]:
-            for event in acc.Scalars(TAGS[col]):
-                rows.setdefault((event.step, 1, 0), {"step": event.step})[col] = fmt(event.value)
+        if marker_path.name == FAILED and not stopped_early(run_dir, marker):
+            print(f"not extracted: {env}/{config}/seed{seed} failed ({marker.get('error')}); the runner retries it")
+            continue
+        # rows: (step, 0 episode | 1 update, index) → row: an episode ends in the rollout, before its update
+        rows, present = {}, []
+        for tb_dir in (run_dir / TB).glob("*"):  # a finished run wrote exactly one, a stopped one at most one
+            acc = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0})
+            acc.Reload()
+            present = [col for col, tag in TAGS.items() if tag in acc.Tags()["scalars"]]
+            for index, event in enumerate(acc.Scalars(TAGS[RETURN]) if RETURN in present else []):
+                rows[event.step, 0, index] = {"step": event.step, RETURN: fmt(event.value)}
+            for col in (col for col in present if col != RETURN):
+                for event in acc.Scalars(TAGS[col]):
+                    rows.setdefault((event.step, 1, 0), {"step": event.step})[col] = fmt(event.value)
         path = results / "csv" / env / config / f"seed{seed}.csv"
         write_csv(path, ["step", *present], [rows[key] for key in sorted(rows)])
-        meta, marker = read_json(run_dir / META), read_json(done)
+        meta = read_json(run_dir / META)
         args = meta["args"]
         manifest[env, config, seed] = {
             **{"env": env, "config": config, "seed": seed, "wall_time_s": marker["wall_time_s"]},
             **{"total_timesteps": args[args.index("--total-timesteps") + 1], "host": meta["host"]},
+            "status": FINISHED if marker_path.name == DONE else marker["error"],
             **{"git_commit": meta["git_commit"], "git_dirty": meta["git_dirty"], **meta["versions"]},
         }
-        count += 1
+        counts[marker_path.name] += 1
     if manifest:
         write_csv(results / "runs.csv", MANIFEST, [manifest[k] for k in sorted(manifest, key=run_key)])
-    return count
+    return counts[DONE], counts[FAILED]
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -126,7 +148,9 @@ def run_key(key):
 
 
 def load_runs(results: Path) -> dict:
-    """{(env, config, seed): {column: (steps, values)}} from the CSVs."""
+    """{(env, config, seed): {column: (steps, values), "last_step": ..., "status": ...}} from the CSVs, with each
+    run's status from runs.csv ("finished" where runs.csv has none)."""
+    statuses = {(r["env"], r["config"], r["seed"]): r.get("status") for r in read_csv(results / "runs.csv")}
     runs = {}
     for path in (results / "csv").glob("*/*/seed*.csv"):
         rows = read_csv(path)
@@ -135,12 +159,17 @@ def load_runs(results: Path) -> dict:
             kept = np.array([(float(r["step"]), float(r[col])) for r in rows if r[col] != ""]).reshape(-1, 2)
             series[col] = (kept[:, 0], kept[:, 1])
         series["last_step"] = max((float(r["step"]) for r in rows), default=0.0)
-        runs[path.parts[-3], path.parts[-2], path.stem.removeprefix("seed")] = series
+        key = path.parts[-3], path.parts[-2], path.stem.removeprefix("seed")
+        series["status"] = statuses.get(key) or FINISHED
+        runs[key] = series
     return dict(sorted(runs.items(), key=lambda item: run_key(item[0])))
 
 
 def score(series: dict) -> float:
-    """Mean raw return of the episodes that ended in the last 10% of the run's steps (nan if none)."""
+    """Mean raw return of the episodes that ended in the last 10% of the run's steps (nan if none, or if the
+    run stopped early)."""
+    if stopped(series):
+        return float("nan")
     steps, returns = series.get(RETURN, (np.zeros(0), np.zeros(0)))
     last = returns[steps > (1 - LAST_FRACTION) * series["last_step"]]
     return float(last.mean()) if last.size else float("nan")
@@ -158,22 +187,31 @@ def iqm_with_ci(score_dict: dict, reps: int, funcs=(metrics.aggregate_iqm,)) -> 
     return point, interval
 
 
+SCORE_COLUMNS = ["env", "config", "n", "stopped", "mean", "std", "iqm", "iqm_lo", "iqm_hi"]
+
+
 def score_table(runs: dict, reps: int) -> list[dict]:
-    """Per env × config: n, mean ± std (sample std) over seeds, IQM and its 95% CI."""
-    by_cell = {}
+    """Per env × config with a scored or a stopped run: n scored seeds, how many runs stopped early, mean ± std
+    (sample std) over the scored seeds, IQM and its 95% CI (nan without a scored seed)."""
+    by_cell, stops = {}, defaultdict(int)
     for (env, config, seed), series in runs.items():
         if not np.isnan(s := score(series)):
             by_cell.setdefault((env, config), []).append(s)
-    rows = []
+        elif stopped(series):
+            by_cell.setdefault((env, config), [])
+            stops[env, config] += 1
+    rows, nan = [], float("nan")
     for env in dict.fromkeys(env for env, _ in by_cell):
         cells = {config: np.array(s) for (e, config), s in by_cell.items() if e == env}
-        point, interval = iqm_with_ci({c: s.reshape(-1, 1) for c, s in cells.items()}, reps)
+        point, interval = iqm_with_ci({c: s.reshape(-1, 1) for c, s in cells.items() if len(s)}, reps)
         for config, s in cells.items():
+            iqm = (point[config][0], interval[config][0, 0], interval[config][1, 0]) if len(s) else (nan, nan, nan)
             rows.append(
                 {
-                    **{"env": env, "config": config, "n": len(s), "mean": s.mean()},
-                    "std": s.std(ddof=1) if len(s) > 1 else float("nan"),
-                    **{"iqm": point[config][0], "iqm_lo": interval[config][0, 0], "iqm_hi": interval[config][1, 0]},
+                    **{"env": env, "config": config, "n": len(s), "stopped": stops[env, config]},
+                    "mean": s.mean() if len(s) else nan,
+                    "std": s.std(ddof=1) if len(s) > 1 else nan,
+                    **dict(zip(["iqm", "iqm_lo", "iqm_hi"], iqm)),
                 }
             )
     return rows
@@ -192,10 +230,11 @@ class Aggregate(NamedTuple):
 def aggregate(runs: dict, table: list[dict], reps: int, configs=None, envs=None) -> Aggregate:
     """Of `configs` (default: all in the table), over `envs` (default: those on which every config has runs)
     where PPO-Clip has a score, the seeds a config has on all of them."""
-    clip = {row["env"]: row["mean"] for row in table if row["config"] == "ppo_clip" and row["mean"] != 0}
+    clip = {row["env"]: row["mean"] for row in table if row["config"] == "ppo_clip" and np.isfinite(row["mean"])}
+    clip = {env: mean for env, mean in clip.items() if mean != 0}
     cells = {(row["env"], row["config"]) for row in table}
     present = dict.fromkeys(row["config"] for row in table)
-    configs = [c for c in present if configs is None or c in configs]
+    configs = list(present) if configs is None else [c for c in configs if c in present]
     if envs is None:
         envs = [env for env in clip if all((env, c) in cells for c in configs)]
     envs = [env for env in envs if env in clip]
@@ -262,14 +301,16 @@ class Section:
     runs: dict
     agg: Aggregate
     waiting: dict[str, str]  # env with runs or planned runs but not in the aggregate → why not
+    left_out: dict[str, str]  # config with runs that stopped early on the aggregate's envs → how many
 
 
 def section(runs: dict, table: list[dict], reps: int, planned: set, own: list[str], beside=()) -> Section:
     """The configs of the group `own` (and `beside` them, on their envs) that have runs. The aggregate covers
     the envs whose planned runs of the group and of `beside` are all in: it never mixes in an env whose seeds
-    or configs are still coming in."""
+    or configs are still coming in. It leaves out a config with runs there that stopped early: scoring only
+    the seeds that survived would flatter it."""
     scored = dict.fromkeys(row["config"] for row in table)
-    configs = [c for c in scored if c in own or c in beside]
+    configs = sorted((c for c in scored if c in own or c in beside), key=lambda c: run_key(("", c, 0))[1:3])
     envs = list(dict.fromkeys(row["env"] for row in table if row["config"] in own))
     rows = [row for row in table if row["env"] in envs and row["config"] in configs]
     section_runs = {key: series for key, series in runs.items() if key[0] in envs and key[1] in configs}
@@ -283,7 +324,13 @@ def section(runs: dict, table: list[dict], reps: int, planned: set, own: list[st
             complete.append(env)
         else:
             waiting[env] = f"{len(planned_here & runs.keys())} of its {len(planned_here)} planned runs are in"
-    return Section(configs, envs, rows, section_runs, aggregate(runs, rows, reps, configs, complete), waiting)
+    left_out = {}
+    for config in configs:
+        there = [series for (e, c, _), series in runs.items() if c == config and e in complete]
+        if n := sum(map(stopped, there)):
+            left_out[config] = f"{n} of its {len(there)} runs there stopped early"
+    agg = aggregate(runs, rows, reps, [c for c in configs if c not in left_out], complete)
+    return Section(configs, envs, rows, section_runs, agg, waiting, left_out)
 
 
 @dataclass
@@ -352,14 +399,18 @@ def with_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
 
 
 def score_markdown(rows: list[dict]) -> str:
-    """Score table rows (as in scores.csv) as markdown."""
+    """Score table rows (as in scores.csv) as markdown; a column of the runs that stopped early where there are
+    some, and "—" for the scores of a cell without a scored run."""
+    stops = any(int(r.get("stopped") or 0) for r in rows)
+
+    def cells(r):
+        if not int(r["n"]):
+            return ["—", "—"]
+        return [pm(float(r["mean"]), float(r["std"])), with_ci(float(r["iqm"]), float(r["iqm_lo"]), float(r["iqm_hi"]))]
+
     return markdown_table(
-        ["env", "config", "n", "mean ± std", "IQM [95% CI]"],
-        [
-            [r["env"], label(r["config"]), r["n"], pm(float(r["mean"]), float(r["std"])),
-             with_ci(float(r["iqm"]), float(r["iqm_lo"]), float(r["iqm_hi"]))]
-            for r in rows
-        ],
+        ["env", "config", "n", *["stopped early"] * stops, "mean ± std", "IQM [95% CI]"],
+        [[r["env"], label(r["config"]), r["n"], *[r.get("stopped") or 0] * stops, *cells(r)] for r in rows],
     )
 
 
@@ -383,6 +434,11 @@ def aggregate_lines(sec: Section, whose: str) -> list[str]:
     ]
     if sec.waiting:
         text.append("**Not in the aggregate yet: " + ", ".join(f"{env} ({why})" for env, why in sec.waiting.items()) + ".**")
+    if sec.left_out:
+        text.append(
+            "**Left out of the aggregate, for runs that stopped early (their surviving seeds alone would flatter"
+            " them): " + ", ".join(f"{label(c)} ({why})" for c, why in sec.left_out.items()) + ".**"
+        )
     return text + [""] + ([aggregate_markdown(sec.agg), ""] if sec.agg.matrices else [])
 
 
@@ -506,15 +562,36 @@ def plan_lines(s: Summary) -> list[str]:
     """How many planned runs are in, per suite phase, and which are missing where few are."""
     outside = s.runs.keys() - s.planned
     phases = ", ".join(f"{phase} {len(keys & s.runs.keys())} of {len(keys)}" for phase, keys in s.plan.items())
+    stops = [key for key in sorted(s.runs, key=run_key) if stopped(s.runs[key])]
     text = [
         f"**{len(s.present)} of the {len(s.planned)} planned runs are present** ({s.suite}: {phases})"
         + (f"; {len(outside)} more runs outside the plan are included." if outside else "."),
     ]
+    if stops:
+        text.append(f"{len(stops)} of them stopped early with an error: no score (see \"Runs that stopped early\").")
     for phase, keys in s.plan.items():
         missing = sorted(keys - s.runs.keys(), key=run_key)
         if 0 < len(missing) <= 20:
             text.append(f"Missing ({phase}): " + ", ".join(f"{e}/{c}/seed{seed}" for e, c, seed in missing) + ".")
     return text
+
+
+def stopped_lines(s: Summary) -> list[str]:
+    """The runs that stopped early, each with its last logged step and its error."""
+    stops = [key for key in sorted(s.runs, key=run_key) if stopped(s.runs[key])]
+    if not stops:
+        return []
+    rows = [[env, label(config), seed, f"{s.runs[env, config, seed]['last_step']:.0f}",
+             s.runs[env, config, seed]["status"].split(": error: ", 1)[-1]] for env, config, seed in stops]
+    return [
+        "## Runs that stopped early",
+        "",
+        "These runs stopped with their script's own error before their last step. Their CSVs end at their last"
+        " logged update; they count as present, have no score, and the runner does not run them again.",
+        "",
+        markdown_table(["env", "config", "seed", "last logged step", "error"], rows),
+        "",
+    ]
 
 
 def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
@@ -547,6 +624,7 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
         *aggregate_lines(s.main, "the main grid"),
         *(beta_section(s.beta) if s.beta else []),
         *(zoo_section(s.zoo, s.planned) if s.zoo else []),
+        *stopped_lines(s),
         "## Identity of the three forms of the clip gradient",
         "",
         "Are the logged episodic returns (steps and values) of `ppo_per_sample_kl` and `ppo_dual` bitwise those of"
@@ -563,7 +641,7 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
 
 def write(results: Path, s: Summary):
     """scores.csv, identity.csv, the figures and README.md, into results."""
-    write_csv(results / "scores.csv", ["env", "config", "n", "mean", "std", "iqm", "iqm_lo", "iqm_hi"], s.table)
+    write_csv(results / "scores.csv", SCORE_COLUMNS, s.table)
     write_csv(results / "identity.csv", ["env", "seed", "episodes", *IDENTICAL[1:]], s.identity)
     figures = plots.draw(results, s.main.runs, REFERENCE, s.main.agg, s.main.configs)
     if s.beta and s.beta.envs:
@@ -594,7 +672,9 @@ def update_top_readme(readme: Path, results: Path, planned: set):
     if BEGIN not in text or END not in text:
         return
     scores, identity = read_csv(results / "scores.csv"), read_csv(results / "identity.csv")
-    present = planned & load_runs(results).keys()
+    runs = load_runs(results)
+    present = planned & runs.keys()
+    stops = sum(stopped(runs[key]) for key in present)
     compared = [r for r in identity if "missing" not in (r[c] for c in IDENTICAL[1:])]
     same = [r for r in compared if all(r[c] == "identical" for c in IDENTICAL[1:])]
     rel = results.relative_to(readme.parent)
@@ -603,6 +683,8 @@ def update_top_readme(readme: Path, results: Path, planned: set):
     count = f"All {len(planned)} planned 1M-step runs are in" if complete else (
         f"{len(present)} of the {len(planned)} planned 1M-step runs are in so far"
     )
+    if stops:
+        count += f", {stops} of them stopped early with an error"
     section = [
         f"{count} (details, all plots and the"
         f" identity table: [{rel}/README.md]({rel}/README.md)). Score: mean raw return of the episodes that ended"
@@ -631,7 +713,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.step in ("all", "extract"):
         if args.runs.exists():
-            print(f"extracted {extract(args.runs, args.results)} finished runs from {args.runs}")
+            finished, stops = extract(args.runs, args.results)
+            print(f"extracted {finished} finished runs and {stops} that stopped early from {args.runs}")
         elif args.step == "extract":
             fail("benchmark.report", f"no runs directory {args.runs}")
     if args.step in ("all", "summarize"):

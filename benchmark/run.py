@@ -1,7 +1,8 @@
 """Run a benchmark suite: configs × envs × seeds, each run the unmodified top-level script launched
 as a user runs it (`python SCRIPT.py --threads 1 ...`, OMP_NUM_THREADS=1). Resumable: a finished
 run is skipped, and so is one whose results are committed in benchmark/results (a fresh clone has no
-runs directory); an interrupted or failed one is done again. See benchmark/job.py for the layout.
+runs directory), a run committed as stopped early by its script's own error included; an interrupted or
+failed one is done again. See benchmark/job.py for the layout.
 
     python -m benchmark.run                           # phase "main" of benchmark/suites/mujoco.toml
     python -m benchmark.run --dry-run                 # the plan: what would run, what is skipped
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmark.common import REPO, RESULTS, RUNS, SUITE, fail, git_head
+from benchmark.common import FINISHED, REPO, RESULTS, RUNS, SUITE, fail, git_head
 from benchmark.configs import CONFIGS
 from benchmark.job import DONE, FAILED, LOG, Run, read_json, run_one, stop_local_runs, write_json
 
@@ -92,33 +93,37 @@ def plan(args) -> list[Run]:
     return runs
 
 
-def committed_runs(results: Path) -> set:
-    """(env, config, seed, total_timesteps) of the runs whose results are committed (results/runs.csv
-    and their CSV): a fresh clone has no runs directory, and these need not run again."""
+def committed_runs(results: Path) -> dict:
+    """{(env, config, seed, total_timesteps): status in runs.csv} of the runs whose results are committed
+    (results/runs.csv and their CSV): a fresh clone has no runs directory, and these need not run again."""
     path = results / "runs.csv"
     if not path.exists():
-        return set()
+        return {}
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     return {
-        (r["env"], r["config"], int(r["seed"]), int(r["total_timesteps"]))
+        (r["env"], r["config"], int(r["seed"]), int(r["total_timesteps"])): r.get("status") or FINISHED
         for r in rows
         if (results / "csv" / r["env"] / r["config"] / f"seed{r['seed']}.csv").exists()
     }
 
 
-def status(run: Run, committed: set) -> str:
-    """The run's own status, or 'committed' for a run with no directory whose results are committed
-    (only runs without extra flags: runs.csv does not record them)."""
+def status(run: Run, committed: dict) -> str:
+    """The run's own status; or, for a run whose results are committed (only runs without extra flags:
+    runs.csv does not record them), 'committed' if it has no directory, and 'stopped' if it was committed as
+    stopped early and has no directory or one where it failed: its script stops it the same way every time."""
     own = run.status()
-    if own == "new" and not run.extra and (run.env, run.config, run.seed, run.total_timesteps) in committed:
-        return "committed"
-    return own
+    key = run.env, run.config, run.seed, run.total_timesteps
+    if run.extra or key not in committed:
+        return own
+    if committed[key] != FINISHED and own in ("new", "failed"):
+        return "stopped"
+    return "committed" if own == "new" else own
 
 
-def print_plan(runs: list[Run], committed: set, verbose: bool):
+def print_plan(runs: list[Run], committed: dict, verbose: bool):
     actions = {"done": "skip (finished)", "failed": "retry (failed)", "interrupted": "redo (interrupted)"}
-    actions.update(new="run (new)", committed="skip (committed)")
+    actions.update(new="run (new)", committed="skip (committed)", stopped="skip (committed, stopped early)")
     counts = {}
     for run in runs:
         status_ = status(run, committed)
@@ -259,11 +264,13 @@ def main(argv=None) -> int:
             bad(f"another runner is using {args.out}")
         previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops runs like Ctrl-C
         try:
-            failures = execute([run for run in runs if status(run, committed) not in ("done", "committed")], args)
+            failures = execute([run for run in runs if status(run, committed) not in ("done", "committed", "stopped")], args)
         finally:
             signal.signal(signal.SIGTERM, previous)
     finished = sum(status(run, committed) in ("done", "committed") for run in runs)
-    print(f"{finished}/{len(runs)} runs finished, {len(failures)} failed")
+    stops = sum(status(run, committed) == "stopped" for run in runs)
+    print(f"{finished}/{len(runs)} runs finished, " + (f"{stops} stopped early (committed), " if stops else "")
+          + f"{len(failures)} failed")
     for run, result in failures:
         print(f"failed: {run.name} (exit {result['exit_code']}): {result['error']}  log: {run.dir / LOG}", file=sys.stderr)
     return 1 if failures else 0

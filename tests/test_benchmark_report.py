@@ -30,16 +30,17 @@ def base(env, config, seed):
     return (50 if config == "ppo_kl_fixed" else 100) * (seed + 1) + (1000 if env == "Walker2d-v4" else 0)
 
 
-def write_run(out, env, config, seed, finished=True):
+def write_run(out, env, config, seed, finished=True, last=1000):
+    """The run's TensorBoard file up to step `last`, its meta.json, and done.json if it finished."""
     run_dir = out / env / config / f"seed{seed}"
     writer = SummaryWriter(run_dir / "tb" / f"{env}__{config}__{seed}__1700000000")
-    for step in EPISODE_STEPS:
+    for step in (step for step in EPISODE_STEPS if step <= last):
         value = base(env, config, seed) + step / 100
         if (config, seed, step) == ("ppo_dual", 1, 600):  # ppo_dual seed 1 leaves the others here
             value += 1
         writer.add_scalar("charts/episodic_return", value, step)
         writer.add_scalar("charts/episodic_length", 50, step)  # not extracted
-    for step in range(100, 1001, 100):
+    for step in range(100, last + 1, 100):
         writer.add_scalar("killset/kill_frac", step / 10000, step)
         writer.add_scalar("killset/inband_frac", 0.5, step)
         writer.add_scalar("killset/passthrough_frac", 0.5 - step / 10000, step)
@@ -369,7 +370,7 @@ def test_gate_fractions_are_extracted_and_older_runs_keep_their_csvs(tmp_path):
         writer.add_scalar("killset/amplified_frac", 0.0, step)
         writer.add_scalar("losses/gate_mean", 0.25, step)
     writer.close()
-    assert report.extract(runs, results) == 1
+    assert report.extract(runs, results) == (1, 0)
     lines = (results / "csv" / "Hopper-v4" / "zoo_rollback" / "seed0.csv").read_text().splitlines()
     assert lines[0] == "step,episodic_return,kill_frac,inband_frac,passthrough_frac,reversed_frac,amplified_frac,gate_mean"
     assert lines[1] == "100,,0.01,0.5,0.49,0.005,0.0,0.25"
@@ -398,7 +399,9 @@ def write_zoo_run(results, env, config, seed):
     report.write_csv(results / "csv" / env / config / f"seed{seed}.csv", columns, rows)
 
 
-def summarize_zoo(tmp_path, zoo_runs):
+def summarize_zoo(tmp_path, zoo_runs, stopped=()):
+    """The report from the main grid's runs on Hopper and HalfCheetah (3 seeds) and the given zoo runs, of which
+    those in `stopped` stopped early (runs.csv lists them with their error)."""
     results, suite = tmp_path / "results", tmp_path / "suite.toml"
     shutil.rmtree(results, ignore_errors=True)
     suite.write_text(ZOO_SUITE.replace('envs = ["Hopper-v4"]', 'envs = ["Hopper-v4", "HalfCheetah-v4"]'))
@@ -408,6 +411,9 @@ def summarize_zoo(tmp_path, zoo_runs):
                 write_csv_run(results, env, config, seed)
     for env, config, seed in zoo_runs:
         write_zoo_run(results, env, config, seed)
+    commit = {"git_commit": "c0ffee" * 6 + "abcd", "git_dirty": "False"}  # the other runs have no runs.csv rows
+    rows = [{"env": e, "config": c, "seed": seed, "status": STOP.format(c), **commit} for e, c, seed in stopped]
+    report.write_csv(results / "runs.csv", ["env", "config", "seed", "status", *commit], rows)
     assert report.main(["summarize", "--results", str(results), "--suite", str(suite), "--reps", "50"]) == 0
     readme = (results / "README.md").read_text()
     return results, readme, readme.split("## The zoo")[1].split("## Identity")[0]
@@ -462,3 +468,81 @@ def test_zoo_section_with_partial_and_complete_runs(tmp_path):
     _, readme, zoo = summarize_zoo(tmp_path, hopper + cheetah)
     assert "zoo 42 of 42)" in readme and "all of them: HalfCheetah-v4, Hopper-v4. IQM" in zoo
     assert "Not in the aggregate" not in zoo
+
+
+# ---- runs that stopped early: extracted with their error, no score, out of the aggregate ----
+
+STOP = "{}.py: error: non-finite loss in update 6 (global_step=600); stopped, no checkpoint saved"
+
+
+def test_a_run_that_stopped_early_is_extracted_with_its_error(tmp_path, capsys):
+    """A run that failed with its script's own error: its CSV up to where it stopped, its error as its status. A run
+    that crashed or was killed is left for the runner to retry. An older runs.csv (no status) reads as finished."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    write_csv_run(results, "Walker2d-v4", "ppo_clip", 0)  # committed before runs.csv had a status column
+    (results / "runs.csv").write_text("env,config,seed,total_timesteps\nWalker2d-v4,ppo_clip,0,1000\n")
+    write_run(runs, "Hopper-v4", "ppo_clip", 0)
+    for config, exit_code, error in (("zoo_cispo", 1, STOP.format("zoo_cispo")), ("zoo_gppo", -9, "Killed")):
+        write_run(runs, "Hopper-v4", config, 0, finished=False, last=600)
+        args = report.read_json(runs / "Hopper-v4" / config / "seed0" / "meta.json")["args"]
+        marker = {"exit_code": exit_code, "wall_time_s": 0.75, "args": args, "error": error}
+        write_json(runs / "Hopper-v4" / config / "seed0" / "failed.json", marker)
+    died = runs / "Hopper-v4" / "zoo_sapo" / "seed0"  # a Slurm job that died before its run started
+    died.mkdir(parents=True)
+    write_json(died / "failed.json", {"status": "failed", "exit_code": None, "error": "TimeoutError: job timed out"})
+    assert report.extract(runs, results) == (1, 1)
+    out = capsys.readouterr().out
+    assert "not extracted: Hopper-v4/zoo_gppo/seed0 failed (Killed); the runner retries it" in out
+    assert "not extracted: Hopper-v4/zoo_sapo/seed0 failed (TimeoutError: job timed out); the runner retries it" in out
+    lines = (results / "csv" / "Hopper-v4" / "zoo_cispo" / "seed0.csv").read_text().splitlines()
+    assert lines[0] == "step,episodic_return,kill_frac,inband_frac,passthrough_frac"
+    assert len(lines) == 1 + 2 + 6 and lines[-1] == "600,,0.06,0.5,0.44"  # episodes 300, 600; updates 100–600
+    assert not (results / "csv" / "Hopper-v4" / "zoo_gppo").exists()
+    manifest = {(r["env"], r["config"]): r for r in report.read_csv(results / "runs.csv")}
+    assert sorted(manifest) == [("Hopper-v4", "ppo_clip"), ("Hopper-v4", "zoo_cispo"), ("Walker2d-v4", "ppo_clip")]
+    assert manifest["Hopper-v4", "zoo_cispo"]["status"] == STOP.format("zoo_cispo")
+    assert manifest["Hopper-v4", "zoo_cispo"]["wall_time_s"] == "0.75"
+    assert manifest["Hopper-v4", "ppo_clip"]["status"] == manifest["Walker2d-v4", "ppo_clip"]["status"] == "finished"
+    loaded = report.load_runs(results)
+    assert loaded["Hopper-v4", "zoo_cispo", "0"]["status"] == STOP.format("zoo_cispo")
+    assert loaded["Hopper-v4", "zoo_cispo", "0"]["last_step"] == 600
+    assert np.isnan(report.score(loaded["Hopper-v4", "zoo_cispo", "0"]))  # its own last 10% is not a score
+    assert report.score(loaded["Hopper-v4", "ppo_clip", "0"]) == 100 + 9.75
+
+
+def test_runs_that_stopped_early_have_no_score_and_leave_their_config_out_of_the_aggregate(tmp_path):
+    hopper = [("Hopper-v4", config, seed) for config in ZOO for seed in range(3)]
+    cheetah = [("HalfCheetah-v4", config, seed) for config in ZOO for seed in range(3)]
+    stops = [("Hopper-v4", "zoo_cispo", seed) for seed in range(3)] + [("HalfCheetah-v4", "zoo_gppo", 1)]
+    results, readme, zoo = summarize_zoo(tmp_path, hopper + cheetah, stopped=stops)
+    assert "**72 of the 72 planned runs are present**" in readme
+    assert "4 of them stopped early with an error: no score (see \"Runs that stopped early\")." in readme
+    # the score table: n counts scored seeds; a column of the runs that stopped early, in the zoo's table only
+    assert "| env | config | n | stopped early | mean ± std | IQM [95% CI] |" in zoo
+    assert "| Hopper-v4 | CISPO (MiniMax 2025) | 0 | 3 | — | — |" in zoo
+    assert "| HalfCheetah-v4 | GPPO (Klear 2025) | 2 | 1 | 209.8 ± 141.4 | 209.8 [109.8, 309.8] |" in zoo  # seeds 0, 2
+    assert "| Hopper-v4 | PPO-Clip | 3 | 0 | 209.8 ± 100.0 | 209.8 [" in zoo
+    main = readme.split("## Scores")[1].split("## Aggregate")[0]
+    assert "| env | config | n | mean ± std | IQM [95% CI] |" in main and "stopped" not in main
+    rows = {(r["env"], r["config"]): r for r in report.read_csv(results / "scores.csv")}
+    cispo = rows["Hopper-v4", "zoo_cispo"]
+    assert (cispo["n"], cispo["stopped"], cispo["mean"], cispo["iqm"]) == ("0", "3", "nan", "nan")
+    assert (rows["HalfCheetah-v4", "zoo_gppo"]["n"], rows["HalfCheetah-v4", "zoo_gppo"]["stopped"]) == ("2", "1")
+    # the aggregate: every planned run is in, but CISPO and GPPO are left out (their survivors would flatter them)
+    assert "all of them: HalfCheetah-v4, Hopper-v4. IQM" in zoo and "Not in the aggregate yet" not in zoo
+    assert ("**Left out of the aggregate, for runs that stopped early (their surviving seeds alone would flatter"
+            " them): CISPO (MiniMax 2025) (3 of its 6 runs there stopped early), GPPO (Klear 2025) (1 of its 6 runs"
+            " there stopped early).**") in zoo
+    aggregate = zoo.split("Left out of the aggregate")[1].split("Fractions of")[0]
+    assert "| SAPO (2025) | 3 | 1.000 [" in aggregate and "| PPO-Clip | 3 | 1.000 [" in aggregate
+    assert "| CISPO" not in aggregate and "| GPPO" not in aggregate
+    # each run that stopped, with its last logged step and its error
+    stopped = readme.split("## Runs that stopped early")[1].split("## Identity")[0]
+    assert "| HalfCheetah-v4 | GPPO (Klear 2025) | 1 | 1000 | non-finite loss in update 6 (global_step=600); stopped," in stopped
+    assert stopped.count("| Hopper-v4 | CISPO (MiniMax 2025) |") == 3
+    # the top README's count says so
+    top = results.parent / "README.md"
+    top.write_text(f"{report.BEGIN}\n{report.END}\n")
+    planned = report.load_runs(results).keys()
+    report.update_top_readme(top, results, planned)
+    assert "All 72 planned 1M-step runs are in, 4 of them stopped early with an error (details" in top.read_text()

@@ -68,7 +68,7 @@ def test_grid_finishes_then_is_skipped(tmp_path, capsys, backend):
     assert exc.value.code == 2 and "finished with other flags" in capsys.readouterr().err
 
     # the report reads the real event files; same-seed clip and per-sample KL are bitwise identical
-    assert report.extract(out, tmp_path / "results") == 8
+    assert report.extract(out, tmp_path / "results") == (8, 0)
     runs = report.load_runs(tmp_path / "results")
     assert len(runs) == 8 and all(len(series["episodic_return"][0]) > 5 for series in runs.values())
     identity = report.identity_table(runs)
@@ -235,3 +235,29 @@ def test_committed_results_are_not_run_again(tmp_path):
     proc = runner(*grid, "--results", results, out=tmp_path / "out")
     assert proc.returncode == 0 and "2/2 runs finished, 0 failed" in proc.stdout_text, proc.stderr_text
     assert [d.name for d in run_dirs(tmp_path / "out")] == ["seed1"]  # seed0 was not launched
+
+
+def test_a_run_committed_as_stopped_early_is_not_run_again(tmp_path, capsys):
+    """A run committed with its script's error as its status stops the same way every time: skipped, even where
+    its own directory says it failed. A run committed as finished whose directory says it failed is retried, as
+    before: its directory is the newer word."""
+    results, out = tmp_path / "results", tmp_path / "out"
+    error = "ppo_clip.py: error: non-finite loss in update 3 (global_step=6144); stopped, no checkpoint saved"
+    rows = ["env,config,seed,total_timesteps,status", f'Hopper-v4,ppo_clip,0,2048,"{error}"']
+    rows += ["Hopper-v4,ppo_clip,1,2048,finished", "Hopper-v4,ppo_clip,2,2048,finished", f'Hopper-v4,ppo_clip,3,2048,"{error}"']
+    (results / "csv" / "Hopper-v4" / "ppo_clip").mkdir(parents=True)
+    for seed in range(4):
+        (results / "csv" / "Hopper-v4" / "ppo_clip" / f"seed{seed}.csv").write_text("step,episodic_return\n")
+    (results / "runs.csv").write_text("\n".join(rows) + "\n")
+    for seed in (2, 3):  # failed here, after (or before) its results were committed
+        (out / "Hopper-v4" / "ppo_clip" / f"seed{seed}").mkdir(parents=True)
+        (out / "Hopper-v4" / "ppo_clip" / f"seed{seed}" / "failed.json").write_text("{}")
+    grid = ["--envs", "Hopper-v4", "--configs", "ppo_clip", "--seeds", "0", "1", "2", "3", "4", "--total-timesteps", "2048"]
+    assert run.main([*grid, "--results", str(results), "--out", str(out), "--dry-run"]) == 0
+    plan = capsys.readouterr().out
+    assert "skip (committed, stopped early) Hopper-v4/ppo_clip/seed0" in plan
+    assert "skip (committed)     Hopper-v4/ppo_clip/seed1" in plan
+    assert "retry (failed)       Hopper-v4/ppo_clip/seed2" in plan
+    assert "skip (committed, stopped early) Hopper-v4/ppo_clip/seed3" in plan
+    assert "run (new)            Hopper-v4/ppo_clip/seed4" in plan
+    assert "5 runs in the plan: 2 skip (committed, stopped early), 1 skip (committed), 1 retry (failed), 1 run (new)" in plan
