@@ -443,7 +443,9 @@ def aggregate_lines(sec: Section, whose: str) -> list[str]:
 
 
 GATE_FRACTIONS = {
-    **{"kill_frac": "kill set", "reversed_frac": "reversed (G > 1)", "amplified_frac": "amplified (G < 0)"},
+    "kill_frac": "kill set",
+    "reversed_frac": "reversed (G > 1)",
+    "amplified_frac": "amplified (G < 0)",
     "gate_mean": "mean G",
 }
 
