@@ -6,10 +6,10 @@
 
 One CSV per run, `csv/{env}/{config}/seed{N}.csv`: a row per finished episode (step, episodic_return)
 and a row per update (step and that update's diagnostics: kill_frac, inband_frac, passthrough_frac, and
-reversed_frac / amplified_frac / gate_mean / beta_mean / kl_coef where the script logs them). Values are float32
+reversed_frac / amplified_frac / gate_mean / approx_kl / beta_mean / kl_coef where the script logs them). Values are float32
 as logged, written exactly; a column only where its tag was logged, so older runs keep their CSVs. (gate_mean
 joined the columns with the zoo: the β slice's runs logged it too, but their committed CSVs were extracted
-before and lack it.)
+before and lack it; approx_kl joined during the zoo, whose CSVs were all extracted again to have it.)
 
 A run that stopped early with the script's own one-line error (`SCRIPT.py: error: ...`, e.g. a non-finite loss)
 is extracted too: its CSV up to where it stopped, and its error line as its `status` in runs.csv (a finished
@@ -51,6 +51,7 @@ TAGS = {  # CSV column → TensorBoard tag
     "reversed_frac": "killset/reversed_frac",
     "amplified_frac": "killset/amplified_frac",
     "gate_mean": "losses/gate_mean",  # mean G: for a gate that is 0 or 1, the fraction of samples zeroed
+    "approx_kl": "losses/approx_kl",  # mean over the update's minibatches of mean((w − 1) − log w), before each step
     "beta_mean": "losses/beta_mean",
     "kl_coef": "losses/kl_coef",
 }
@@ -452,10 +453,14 @@ GATE_FRACTIONS = {
 
 def fractions_markdown(sec: Section) -> str:
     """Per env × config: each gate fraction's (and mean G's) mean over a run's updates, averaged over seeds
-    (min–max over seeds), in percent; "—" where the config does not log it."""
+    (min–max over seeds), in percent; the approximate KL's median over a run's updates, median over seeds
+    (min–max); "—" where the config's CSVs lack the column."""
     cells = defaultdict(list)  # (env, config) → each seed's {column: mean over updates}
+    kls = defaultdict(list)  # (env, config) → each seed's median approx KL over updates
     for (env, config, _), series in sec.runs.items():
         cells[env, config].append({col: series[col][1].mean() for col in GATE_FRACTIONS if col in series})
+        if "approx_kl" in series:
+            kls[env, config].append(np.median(series["approx_kl"][1]))
 
     def cell(seeds: list[dict], col: str) -> str:
         values = [seed[col] for seed in seeds if col in seed]
@@ -465,9 +470,13 @@ def fractions_markdown(sec: Section) -> str:
             return f"not finite ({sum(not np.isfinite(v) for v in values)} of {len(values)} seeds)"
         return f"{100 * np.mean(values):.2f} ({100 * min(values):.2f}–{100 * max(values):.2f})"
 
-    rows = [[env, label(config), len(cells[env, config]), *(cell(cells[env, config], col) for col in GATE_FRACTIONS)]
-            for env in sec.envs for config in sec.configs if (env, config) in cells]
-    return markdown_table(["env", "config", "n", *(f"{name} %" for name in GATE_FRACTIONS.values())], rows)
+    def kl(values: list) -> str:
+        return f"{np.median(values):.3g} ({min(values):.3g}–{max(values):.3g})" if values else "—"
+
+    rows = [[env, label(config), len(cells[env, config]), *(cell(cells[env, config], col) for col in GATE_FRACTIONS),
+             kl(kls[env, config])] for env in sec.envs for config in sec.configs if (env, config) in cells]
+    header = ["env", "config", "n", *(f"{name} %" for name in GATE_FRACTIONS.values()), "approx KL, median"]
+    return markdown_table(header, rows)
 
 
 def zoo_section(zoo: Section, planned: set) -> list[str]:
@@ -498,7 +507,10 @@ def zoo_section(zoo: Section, planned: set) -> list[str]:
         " the kill set. CISPO's and GPPO's G = 1 − clip(w)/w is unbounded below as w → 0 (β_t = −w·Â·G stays"
         " bounded), so their mean G is not finite once one sample's w comes near 0 (float32). PPO-Clip logs no"
         " reversed or amplified fraction and no mean G: its G is 1 exactly on the kill set, so its mean G is its"
-        " kill-set fraction.",
+        " kill-set fraction. Approx KL: the scripts' `losses/approx_kl`, the mean over an update's minibatches of"
+        " mean((w − 1) − log w), an estimate of KL(π_old‖π_θ) taken before each minibatch's step, so it measures how"
+        " far the update's inner loop takes the policy; its median over a run's updates, then the median over seeds"
+        " (min–max). PPO-Clip's runs logged it too, but their committed CSVs predate the column.",
         "",
         fractions_markdown(zoo),
         "",

@@ -369,11 +369,12 @@ def test_gate_fractions_are_extracted_and_older_runs_keep_their_csvs(tmp_path):
         writer.add_scalar("killset/reversed_frac", step / 20000, step)
         writer.add_scalar("killset/amplified_frac", 0.0, step)
         writer.add_scalar("losses/gate_mean", 0.25, step)
+        writer.add_scalar("losses/approx_kl", 0.125, step)
     writer.close()
     assert report.extract(runs, results) == (1, 0)
     lines = (results / "csv" / "Hopper-v4" / "zoo_rollback" / "seed0.csv").read_text().splitlines()
-    assert lines[0] == "step,episodic_return,kill_frac,inband_frac,passthrough_frac,reversed_frac,amplified_frac,gate_mean"
-    assert lines[1] == "100,,0.01,0.5,0.49,0.005,0.0,0.25"
+    columns = "kill_frac,inband_frac,passthrough_frac,reversed_frac,amplified_frac,gate_mean,approx_kl"
+    assert lines[0] == f"step,episodic_return,{columns}" and lines[1] == "100,,0.01,0.5,0.49,0.005,0.0,0.25,0.125"
     committed = list((REPO / "benchmark" / "results" / "csv").glob("*/*/seed*.csv"))
     assert len(committed) >= 130
     for path in committed:
@@ -388,14 +389,16 @@ configs = ["zoo_dual_clip", "zoo_rollback", "zoo_trppo", "zoo_spo", "zoo_cispo",
 
 
 def write_zoo_run(results, env, config, seed):
-    """A zoo run's CSV: returns as base() gives them, and each gate's fractions."""
+    """A zoo run's CSV: returns as base() gives them, each gate's fractions, and an approx KL of (seed + 1)² / 100
+    in every update but the last, where it is 10⁶ (its median over updates ignores that; its mean would not)."""
     rows = [{"step": step, "episodic_return": base(env, config, seed) + step / 100} for step in EPISODE_STEPS]
     fractions = {"kill_frac": 0.1, "reversed_frac": 0.02, "amplified_frac": 0.01, "gate_mean": 0.125}
     if (config, seed) == ("zoo_cispo", 1):  # G = 1 − clip(w)/w: the mean of an update with w ≈ 0 overflows
         fractions["gate_mean"] = float("-inf")
-    rows += [{"step": step, **fractions} for step in range(100, 1001, 100)]
+    kl = {step: (seed + 1) ** 2 / 100 if step < 1000 else 1e6 for step in range(100, 1001, 100)}
+    rows += [{"step": step, **fractions, "approx_kl": kl[step]} for step in range(100, 1001, 100)]
     rows.sort(key=lambda row: (row["step"], "kill_frac" in row))
-    columns = ["step", "episodic_return", *fractions]
+    columns = ["step", "episodic_return", *fractions, "approx_kl"]
     report.write_csv(results / "csv" / env / config / f"seed{seed}.csv", columns, rows)
 
 
@@ -454,12 +457,14 @@ def test_zoo_section_with_partial_and_complete_runs(tmp_path):
         assert f"]({png})" in readme and (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "reversed (G > 1) and amplified (G < 0) fractions and mean G per update" in readme
     # the fractions table: each run's mean over its updates, averaged over seeds; PPO-Clip logs only the kill set
-    assert "| env | config | n | kill set % | reversed (G > 1) % | amplified (G < 0) % | mean G % |" in zoo
+    header = "| env | config | n | kill set % | reversed (G > 1) % | amplified (G < 0) % | mean G % | approx KL, median |"
+    assert header in zoo
     fractions = "10.00 (10.00–10.00) | 2.00 (2.00–2.00) | 1.00 (1.00–1.00) | 12.50 (12.50–12.50) |"
-    assert f"| Hopper-v4 | PPO-RB (Wang 2019) | 3 | {fractions}" in zoo
-    assert f"| HalfCheetah-v4 | SPO (Xie 2025) | 1 | {fractions}" in zoo
+    # approx KL: each seed's median over updates ((seed + 1)² / 100), then the median over seeds 0–2
+    assert f"| Hopper-v4 | PPO-RB (Wang 2019) | 3 | {fractions} 0.04 (0.01–0.09) |" in zoo
+    assert f"| HalfCheetah-v4 | SPO (Xie 2025) | 1 | {fractions} 0.04 (0.04–0.04) |" in zoo  # seed 1 alone
     assert "| Hopper-v4 | CISPO (MiniMax 2025) | 3 | 10.00 (10.00–10.00) | 2.00 (2.00–2.00) | 1.00 (1.00–1.00) | not finite (1 of 3 seeds) |" in zoo
-    assert "| Hopper-v4 | PPO-Clip | 3 | 5.50 (5.50–5.50) | — | — | — |" in zoo  # kill_frac step/10000, steps 100–1000
+    assert "| Hopper-v4 | PPO-Clip | 3 | 5.50 (5.50–5.50) | — | — | — | — |" in zoo  # kill_frac step/10000, steps 100–1000
     assert png_width(results / "zoo.png") == round(4.2 * 110 * 2)  # Hopper and HalfCheetah panels
     main = readme.split("## Aggregate over envs")[1].split("## The β_t")[0].split("## The zoo")[0]
     assert "dual-clip" not in main and "all of them: HalfCheetah-v4, Hopper-v4. IQM" in main
