@@ -6,10 +6,10 @@
 
 One CSV per run, `csv/{env}/{config}/seed{N}.csv`: a row per finished episode (step, episodic_return)
 and a row per update (step and that update's diagnostics: kill_frac, inband_frac, passthrough_frac, and
-reversed_frac / amplified_frac / gate_mean / approx_kl / beta_mean / kl_coef where the script logs them). Values are float32
+reversed_frac / amplified_frac / gate_mean / approx_kl / entropy / beta_mean / kl_coef where the script logs them). Values are float32
 as logged, written exactly; a column only where its tag was logged, so older runs keep their CSVs. (gate_mean
 joined the columns with the zoo: the β slice's runs logged it too, but their committed CSVs were extracted
-before and lack it; approx_kl joined during the zoo, whose CSVs were all extracted again to have it.)
+before and lack it; approx_kl and entropy joined during the zoo, whose CSVs were all extracted again to have them.)
 
 A run that stopped early with the script's own one-line error (`SCRIPT.py: error: ...`, e.g. a non-finite loss)
 is extracted too: its CSV up to where it stopped, and its error line as its `status` in runs.csv (a finished
@@ -52,6 +52,7 @@ TAGS = {  # CSV column → TensorBoard tag
     "amplified_frac": "killset/amplified_frac",
     "gate_mean": "losses/gate_mean",  # mean G: for a gate that is 0 or 1, the fraction of samples zeroed
     "approx_kl": "losses/approx_kl",  # mean over the update's minibatches of mean((w − 1) − log w), before each step
+    "entropy": "losses/entropy",  # the policy's mean entropy over the update's minibatches (a collapsing σ shows here)
     "beta_mean": "losses/beta_mean",
     "kl_coef": "losses/kl_coef",
 }

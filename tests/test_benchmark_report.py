@@ -370,11 +370,12 @@ def test_gate_fractions_are_extracted_and_older_runs_keep_their_csvs(tmp_path):
         writer.add_scalar("killset/amplified_frac", 0.0, step)
         writer.add_scalar("losses/gate_mean", 0.25, step)
         writer.add_scalar("losses/approx_kl", 0.125, step)
+        writer.add_scalar("losses/entropy", -1.5, step)
     writer.close()
     assert report.extract(runs, results) == (1, 0)
     lines = (results / "csv" / "Hopper-v4" / "zoo_rollback" / "seed0.csv").read_text().splitlines()
-    columns = "kill_frac,inband_frac,passthrough_frac,reversed_frac,amplified_frac,gate_mean,approx_kl"
-    assert lines[0] == f"step,episodic_return,{columns}" and lines[1] == "100,,0.01,0.5,0.49,0.005,0.0,0.25,0.125"
+    columns = "kill_frac,inband_frac,passthrough_frac,reversed_frac,amplified_frac,gate_mean,approx_kl,entropy"
+    assert lines[0] == f"step,episodic_return,{columns}" and lines[1] == "100,,0.01,0.5,0.49,0.005,0.0,0.25,0.125,-1.5"
     committed = list((REPO / "benchmark" / "results" / "csv").glob("*/*/seed*.csv"))
     assert len(committed) >= 130
     for path in committed:
