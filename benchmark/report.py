@@ -143,10 +143,15 @@ def write_csv(path: Path, columns: list[str], rows: list[dict]):
 # ---- step 2, computing: CSVs → scores, aggregates, identity ----
 
 
+def config_key(config: str):
+    """CONFIGS order, then any other config by name."""
+    order = list(CONFIGS)
+    return order.index(config) if config in order else len(order), config
+
+
 def run_key(key):
     env, config, seed = key
-    order = list(CONFIGS)
-    return env, order.index(config) if config in order else len(order), config, int(seed)
+    return env, *config_key(config), int(seed)
 
 
 def load_runs(results: Path) -> dict:
@@ -312,7 +317,7 @@ def section(runs: dict, table: list[dict], reps: int, planned: set, own: list[st
     or configs are still coming in. It leaves out a config with runs there that stopped early: scoring only
     the seeds that survived would flatter it."""
     scored = dict.fromkeys(row["config"] for row in table)
-    configs = sorted((c for c in scored if c in own or c in beside), key=lambda c: run_key(("", c, 0))[1:3])
+    configs = sorted((c for c in scored if c in own or c in beside), key=config_key)
     envs = list(dict.fromkeys(row["env"] for row in table if row["config"] in own))
     rows = [row for row in table if row["env"] in envs and row["config"] in configs]
     section_runs = {key: series for key, series in runs.items() if key[0] in envs and key[1] in configs}
