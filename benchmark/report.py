@@ -100,7 +100,10 @@ def extract(runs_dir: Path, results: Path) -> tuple[int, int]:
             continue
         # rows: (step, 0 episode | 1 update, index) → row: an episode ends in the rollout, before its update
         rows, present = {}, []
-        for tb_dir in (run_dir / TB).glob("*"):  # a finished run wrote exactly one, a stopped one at most one
+        tb_dirs = list((run_dir / TB).glob("*"))  # a finished run wrote exactly one, a stopped one at most one
+        if len(tb_dirs) > 1:
+            fail("benchmark.report", f"{run_dir / TB} holds {len(tb_dirs)} TensorBoard runs; the runner writes one")
+        for tb_dir in tb_dirs:
             acc = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0})
             acc.Reload()
             present = [col for col, tag in TAGS.items() if tag in acc.Tags()["scalars"]]
@@ -364,6 +367,11 @@ class Summary:
     def present(self) -> set:
         return self.planned & self.runs.keys()
 
+    @property
+    def stopped(self) -> list:
+        """The runs that stopped early, in the runs' order."""
+        return [key for key, series in self.runs.items() if stopped(series)]
+
 
 def in_main_grid(config: str) -> bool:
     """The β_t slice and the zoo have their own sections; every other config is the main grid's."""
@@ -582,13 +590,12 @@ def plan_lines(s: Summary) -> list[str]:
     """How many planned runs are in, per suite phase, and which are missing where few are."""
     outside = s.runs.keys() - s.planned
     phases = ", ".join(f"{phase} {len(keys & s.runs.keys())} of {len(keys)}" for phase, keys in s.plan.items())
-    stops = [key for key in sorted(s.runs, key=run_key) if stopped(s.runs[key])]
     text = [
         f"**{len(s.present)} of the {len(s.planned)} planned runs are present** ({s.suite}: {phases})"
         + (f"; {len(outside)} more runs outside the plan are included." if outside else "."),
     ]
-    if stops:
-        text.append(f"{len(stops)} of them stopped early with an error: no score (see \"Runs that stopped early\").")
+    if s.stopped:
+        text.append(f"{len(s.stopped)} of them stopped early with an error: no score (see \"Runs that stopped early\").")
     for phase, keys in s.plan.items():
         missing = sorted(keys - s.runs.keys(), key=run_key)
         if 0 < len(missing) <= 20:
@@ -598,11 +605,10 @@ def plan_lines(s: Summary) -> list[str]:
 
 def stopped_lines(s: Summary) -> list[str]:
     """The runs that stopped early, each with its last logged step and its error."""
-    stops = [key for key in sorted(s.runs, key=run_key) if stopped(s.runs[key])]
-    if not stops:
+    if not s.stopped:
         return []
     rows = [[env, label(config), seed, f"{s.runs[env, config, seed]['last_step']:.0f}",
-             s.runs[env, config, seed]["status"].split(": error: ", 1)[-1]] for env, config, seed in stops]
+             s.runs[env, config, seed]["status"].split(": error: ", 1)[-1]] for env, config, seed in s.stopped]
     return [
         "## Runs that stopped early",
         "",

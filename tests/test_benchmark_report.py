@@ -552,3 +552,14 @@ def test_runs_that_stopped_early_have_no_score_and_leave_their_config_out_of_the
     planned = report.load_runs(results).keys()
     report.update_top_readme(top, results, planned)
     assert "All 72 planned 1M-step runs are in, 4 of them stopped early with an error (details" in top.read_text()
+
+
+def test_a_run_with_two_tensorboard_runs_is_refused(tmp_path, capsys):
+    """The runner runs a script from a clean directory: two event-file directories mean a mixed-up run."""
+    runs = tmp_path / "runs"
+    write_run(runs, "Hopper-v4", "ppo_clip", 0)
+    SummaryWriter(runs / "Hopper-v4" / "ppo_clip" / "seed0" / "tb" / "Hopper-v4__ppo_clip__0__1800000000").close()
+    with pytest.raises(SystemExit) as exc:
+        report.extract(runs, tmp_path / "results")
+    assert exc.value.code == 2 and "holds 2 TensorBoard runs; the runner writes one" in capsys.readouterr().err
+    assert not (tmp_path / "results" / "csv").exists()
