@@ -411,6 +411,22 @@ def beta_gate(ratio, advantages, args, state_kl=None):
     return 1 - 4 * sig * (1 - sig)
 
 
+BETA_QUANTILES = {"beta/p01": 0.01, "beta/p10": 0.10, "beta/p50": 0.50, "beta/p90": 0.90, "beta/p99": 0.99}
+
+
+def nonzero_beta(beta_t):
+    """A minibatch's β_t where it is not 0, with its sign (negative where Â > 0, positive where Â < 0)."""
+    return beta_t[beta_t != 0]
+
+
+def beta_distribution(nonzero_chunks, num_samples: int) -> dict:
+    """Quantiles of the update's nonzero β_t (NaN if there are none) and the fraction of samples with β_t ≠ 0."""
+    nonzero = torch.cat(nonzero_chunks)
+    q = torch.tensor(list(BETA_QUANTILES.values()), dtype=nonzero.dtype)
+    values = torch.quantile(nonzero, q).tolist() if len(nonzero) else [math.nan] * len(q)
+    return {**dict(zip(BETA_QUANTILES, values)), "beta/nonzero_frac": len(nonzero) / num_samples}
+
+
 # <<< ALGO
 def load_checkpoint(path: str):
     """(agent, frozen observation statistics, env id) from a save_checkpoint file, or fail with one line."""
@@ -524,6 +540,9 @@ def main():
         b_returns = returns.reshape(-1)
         b_values = buf.values.reshape(-1)
 
+        # >>> ALGO: the update's nonzero β_t, gathered per minibatch; its quantiles are logged once per update
+        beta_chunks = []
+        # <<< ALGO
         # >>> ALGO: trppo: the old policy's action means and log-std, for the per-state KL
         if args.beta_shape == "trppo":
             with torch.no_grad():
@@ -608,6 +627,9 @@ def main():
                     stats["killset/kill_frac"] += kill.float().mean()
                     stats["killset/inband_frac"] += inband.float().mean()
                     stats["killset/passthrough_frac"] += (~kill & ~inband).float().mean()  # measured, not 1 − the rest
+                    # >>> ALGO: β_t's nonzero values, kept for the quantiles after the update
+                    beta_chunks.append(nonzero_beta(beta_t))
+                    # <<< ALGO
 
             if args.target_kl is not None and approx_kl > args.target_kl:  # CleanRL's early stop
                 break
@@ -632,6 +654,10 @@ def main():
         writer.add_scalar("losses/explained_variance", explained_var, global_step)
         for key, value in stats.items():
             writer.add_scalar(key, value, global_step)
+        # >>> ALGO: β_t's distribution over the update: quantiles of its nonzero values, both signs
+        for key, value in beta_distribution(beta_chunks, num_gradient_steps * minibatch_size).items():
+            writer.add_scalar(key, value, global_step)
+        # <<< ALGO
 
     # ---- save and evaluate ----
     envs.close()

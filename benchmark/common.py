@@ -1,6 +1,8 @@
 """What the runner, the report and the speed comparison share: where things are, the one-line error exit,
 markdown tables, git provenance and package versions, a run's status."""
 
+import json
+import os
 import platform
 import subprocess
 import sys
@@ -58,3 +60,47 @@ def package_versions(packages: list[str]) -> dict[str, str]:
             return "not installed"
 
     return {"python": platform.python_version(), **{name: installed(name) for name in packages}}
+
+
+# Environment variables that change which float kernels run (MKL, oneDNN, ATen's dispatch), or how many threads
+FLOAT_ENV = ["ATEN_CPU_CAPABILITY", "MKL_CBWP", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "DNNL_MAX_CPU_ISA",
+             "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]
+# CPU flags that decide the instruction-set level ATen and MKL dispatch to
+ISA_FLAGS = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile"]
+TORCH_CPU = (
+    "import json, torch; print(json.dumps({'capability': torch.backends.cpu.get_cpu_capability(),"
+    " 'mkl': torch.backends.mkl.is_available(), 'mkldnn': torch.backends.mkldnn.is_available()}))"
+)
+
+
+def cpu_info(env: Optional[dict] = None) -> dict:
+    """What the floats depend on besides the code, as far as it can be read without privileges: the CPU model and
+    its instruction-set flags (/proc/cpuinfo), the level torch dispatches to in a script's environment `env`, MKL
+    and oneDNN availability, and the variables that override their choice. `kind` names the CPU kind in one line."""
+    env = dict(os.environ if env is None else env)
+    first = {}  # the first processor's fields: a VM's model name can be as vague as "AMD EPYC"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                first.setdefault(key.strip(), value.strip())
+    except OSError:  # not Linux
+        pass
+    model = first.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in first:
+        model += f" (family {first['cpu family']}, model {first.get('model')}, stepping {first.get('stepping')})"
+    flags = set(first.get("flags", "").split())
+    try:
+        proc = subprocess.run([sys.executable, "-c", TORCH_CPU], env=env, capture_output=True, text=True, timeout=120)
+        torch_cpu = json.loads(proc.stdout)
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        torch_cpu = {"capability": "unknown", "mkl": None, "mkldnn": None}
+    return {
+        "kind": f"{model}, {torch_cpu['capability']}",
+        "model": model,
+        "isa_flags": [flag for flag in ISA_FLAGS if flag in flags],
+        "torch_capability": torch_cpu["capability"],
+        "mkl": torch_cpu["mkl"],
+        "mkldnn": torch_cpu["mkldnn"],
+        "env": {name: env[name] for name in FLOAT_ENV if name in env},
+    }

@@ -37,7 +37,17 @@ ZOO = {
     "zoo_gppo": Config("ppo_beta_shapes.py", ("--beta-shape", "gppo"), "GPPO (Klear 2025)"),
     "zoo_sapo": Config("ppo_beta_shapes.py", ("--beta-shape", "sapo"), "SAPO (2025)"),
 }
-CONFIGS = {**MAIN, **BETA_SLICE, **ZOO}
+# The scalar-β sweep: PPO-KL's two families at the values around the main grid's (β = 1, d_targ = 0.01).
+SWEEP_FIXED = {f"ppo_kl_fixed_{b}": Config("ppo_kl.py", ("--kl-mode", "fixed", "--kl-coef", b), f"KL, fixed β={b}")
+               for b in ("0.1", "0.3", "3", "10")}
+SWEEP_ADAPTIVE = {
+    f"ppo_kl_adaptive_{d}": Config("ppo_kl.py", ("--kl-mode", "adaptive", "--kl-adaptive-target", d), f"KL, adaptive d_targ={d}")
+    for d in ("0.003", "0.02", "0.03", "0.1")
+}
+SWEEP = {**SWEEP_FIXED, **SWEEP_ADAPTIVE}
+# The per-sample β_t that the clip applies, logged: ppo_beta_shapes.py's step gate is PPO-Clip bitwise.
+BETA_T = {"beta_step": Config("ppo_beta_shapes.py", ("--beta-shape", "step"), "β_t step (= PPO-Clip)")}
+CONFIGS = {**MAIN, **BETA_SLICE, **ZOO, **SWEEP, **BETA_T}
 
 
 def label(name: str) -> str:

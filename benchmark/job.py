@@ -1,10 +1,11 @@
 """One benchmark run: where it lives, its markers, and the job that executes it.
 
 A run's directory `OUT/{env}/{config}/seed{N}/` holds
-    meta.json     written at launch: script, config, command line, git commit, package versions
+    meta.json     written at launch: script, config, command line, git commit, package versions, the CPU
     log.txt       the script's stdout and stderr
     tb/           the script's --runs-dir (its TensorBoard run directory goes inside)
     done.json     written atomically after the script exited 0: the run is finished
+    tb/*/model.pt the checkpoint, for a run launched with --save-model (the script evaluates it too)
     failed.json   written atomically after it exited non-zero (exit code, last log line)
 A directory with neither marker is an interrupted run: the next launch deletes it and starts over.
 `run_one` is the job; the local backend calls it in a thread, submitit pickles it to a process.
@@ -22,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.common import REPO, package_versions
+from benchmark.common import REPO, cpu_info, package_versions
 from benchmark.configs import CONFIGS
 
 META, LOG, TB, DONE, FAILED = "meta.json", "log.txt", "tb", "done.json", "failed.json"
@@ -36,6 +37,7 @@ class Run:
     total_timesteps: int
     out: Path  # the runner's output directory (absolute: a Slurm job may start elsewhere)
     extra: tuple[str, ...] = ()  # flags passed through to the script
+    save_model: bool = False  # --save-model: the run leaves its checkpoint and evaluates it
 
     @property
     def name(self) -> str:
@@ -52,6 +54,7 @@ class Run:
         return [
             config.script,
             *config.flags,
+            *(["--save-model"] if self.save_model else []),
             *("--env-id", self.env, "--seed", str(self.seed), "--total-timesteps", str(self.total_timesteps)),
             *("--threads", "1"),
             *self.extra,
@@ -60,6 +63,10 @@ class Run:
     def command(self) -> list[str]:
         script, *flags = self.args
         return [sys.executable, str(REPO / script), *flags, "--runs-dir", str(self.dir / TB)]
+
+    def checkpoints(self) -> list[Path]:
+        """The checkpoints the script wrote (one, for a finished run launched with --save-model)."""
+        return sorted((self.dir / TB).glob("*/model.pt"))
 
     def status(self) -> str:
         """'done', 'failed', 'interrupted' (a directory without a marker) or 'new'."""
@@ -110,6 +117,7 @@ def run_one(run: Run, provenance: dict) -> dict:
     shutil.rmtree(run.dir, ignore_errors=True)
     run.dir.mkdir(parents=True)
     command = run.command()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     write_json(
         run.dir / META,
         {
@@ -120,6 +128,7 @@ def run_one(run: Run, provenance: dict) -> dict:
             "host": platform.node(),
             "launched_at": time.time(),
             "versions": package_versions(PACKAGES),
+            "cpu": cpu_info(env),
             **provenance,  # git commit and dirty flag, the runner's command line
         },
     )
@@ -128,7 +137,6 @@ def run_one(run: Run, provenance: dict) -> dict:
         with _LOCK:
             if _STOP.is_set():
                 return {"status": "interrupted"}
-            env = {**os.environ, "OMP_NUM_THREADS": "1"}
             proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
             _LIVE.add(proc)
         try:

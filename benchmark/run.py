@@ -83,7 +83,7 @@ def plan(args) -> list[Run]:
         for env in args.envs or grid["envs"]:
             for config in configs:
                 for seed in seeds:
-                    runs.append(Run(env, config, seed, steps, args.out, tuple(args.extra)))
+                    runs.append(Run(env, config, seed, steps, args.out, tuple(args.extra), grid.get("save_model", False)))
     for run in runs:  # a finished run is kept only if it is the run asked for
         if run.status() == "done" and read_json(run.dir / DONE)["args"] != run.args:
             bad(

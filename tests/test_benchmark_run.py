@@ -10,11 +10,14 @@ import time
 import typing
 
 import pytest
+import torch
 from scripts import REPO, load_script
 
 from benchmark import report, run
 from benchmark.configs import CONFIGS, Config
 from benchmark.job import read_json
+
+TORCH_CAPABILITY = torch.backends.cpu.get_cpu_capability()
 
 # Two updates of 256 steps: about 3 s a run, most of it imports.
 TINY = ["--total-timesteps", "512", "--", "--num-steps", "256", "--num-minibatches", "4", "--update-epochs", "1"]
@@ -54,6 +57,10 @@ def test_grid_finishes_then_is_skipped(tmp_path, capsys, backend):
         assert meta["command"].startswith(sys.executable) and f"--runs-dir {d / 'tb'}" in meta["command"]
         assert f"--seed {d.name[4:]} --total-timesteps 512 --threads 1 --num-steps 256" in meta["command"]
         assert set(meta["versions"]) == {"python", "torch", "gymnasium", "mujoco", "numpy"}
+        assert meta["cpu"]["torch_capability"] == TORCH_CAPABILITY and meta["cpu"]["kind"].endswith(TORCH_CAPABILITY)
+        assert meta["cpu"]["env"]["OMP_NUM_THREADS"] == "1"  # the script's environment, not the runner's
+        assert "--save-model" in meta["args"]  # the suite's save_model: every run leaves its checkpoint
+        assert [p.parent for p in (d / "tb").glob("*/model.pt")] == list((d / "tb").iterdir())
         (tb_run,) = (d / "tb").iterdir()
         assert tb_run.name.startswith(f"{d.parts[-3]}__{meta['script'][:-3]}__{d.name[4:]}__")
         assert "update 2/2" in (d / "log.txt").read_text()
@@ -143,7 +150,7 @@ def test_dry_run_launches_nothing(tmp_path, capsys):
     assert run.main(["--dry-run", "--out", str(out), *nothing]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "100 runs in the plan: 100 run (new)"
-    first = "run (new)            Hopper-v4/ppo_clip/seed0   ppo_clip.py --env-id Hopper-v4 --seed 0"
+    first = "run (new)            Hopper-v4/ppo_clip/seed0   ppo_clip.py --save-model --env-id Hopper-v4 --seed 0"
     assert lines[0] == first + " --total-timesteps 1000000 --threads 1"
     assert sum("ppo_kl.py --kl-mode fixed --kl-coef 1.0" in line for line in lines) == 20
     assert not out.exists()
@@ -165,10 +172,28 @@ def test_zoo_phase_plans_the_published_variants(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "70 runs in the plan: 70 run (new)"
     expected = "run (new)            Hopper-v4/zoo_dual_clip/seed0   ppo_beta_shapes.py --beta-shape dual_clip"
-    assert lines[0] == expected + " --env-id Hopper-v4 --seed 0 --total-timesteps 1000000 --threads 1"
+    assert lines[0] == expected + " --save-model --env-id Hopper-v4 --seed 0 --total-timesteps 1000000 --threads 1"
     for shape in shapes:
         for env in ("Hopper-v4", "HalfCheetah-v4"):
             assert sum(f"{env}/zoo_{shape}/seed" in line for line in lines) == 5
+
+
+def test_sweep_phase_plans_the_scalar_values(tmp_path, capsys):
+    """The β sweep: ppo_kl.py at fixed β ∈ {0.1, 0.3, 3, 10} and adaptive d_targ ∈ {0.003, 0.02, 0.03, 0.1} × Ant-v4
+    and Humanoid-v4 × seeds 0-2, each saving its checkpoint; the main grid's β = 1 and d_targ = 0.01 are not in it.
+    beta_step: the clip's β_t logged on the five envs, seed 0."""
+    nothing = ["--results", str(tmp_path / "no-results")]
+    assert run.main(["--dry-run", "--phase", "sweep", "beta_step", "--out", str(tmp_path / "out"), *nothing]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "53 runs in the plan: 53 run (new)"
+    for value in ("0.1", "0.3", "3", "10"):
+        flags = f"ppo_kl.py --kl-mode fixed --kl-coef {value} --save-model --env-id"
+        assert sum(flags in line for line in lines) == 6, value
+    for value in ("0.003", "0.02", "0.03", "0.1"):
+        flags = f"ppo_kl.py --kl-mode adaptive --kl-adaptive-target {value} --save-model --env-id"
+        assert sum(flags in line for line in lines) == 6, value
+    assert not any("--kl-coef 1.0" in line or "--kl-adaptive-target 0.01 " in line for line in lines)
+    assert sum("ppo_beta_shapes.py --beta-shape step --save-model" in line and "--seed 0 " in line for line in lines) == 5
 
 
 @pytest.mark.parametrize(

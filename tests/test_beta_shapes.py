@@ -1,12 +1,13 @@
 """ppo_beta_shapes.py: the step gate is the clip (symmetric or asymmetric band), the soft gates
 stay in [0, 1] and tend to the step as their width shrinks, bad knob values get one line."""
 
+import math
 from collections import deque
 
 import pytest
 import short_envs
 import torch
-from scripts import load_script, run_script
+from scripts import SHORT, load_script, run_dirs, run_script, scalars
 from identity import EPS, assert_same_gradients, clip_script, make_batch, pg_loss
 
 SCRIPT = "ppo_beta_shapes.py"
@@ -116,3 +117,36 @@ def test_unknown_shape_refused_by_the_parser(tmp_path):
     assert proc.returncode != 0 and "'cosine'" in proc.stderr and "--beta-shape" in proc.stderr, proc.stderr
     assert "dual_clip" in proc.stderr and "sapo" in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_beta_quantiles_are_those_of_the_nonzero_beta_with_their_signs():
+    """The logged β_t distribution, on minibatches built by hand: quantiles of the values ≠ 0, both signs kept,
+    and the fraction of samples with β_t ≠ 0. Zeros (most samples) or |β_t| would move every quantile."""
+    minibatches = [
+        torch.tensor([0.0, -2.5, 0.0, 0.4, 0.0, 0.0, -0.1, 3.0]),
+        torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]),  # a minibatch with no kill sample
+        torch.tensor([1.2, 0.0, -0.7, 0.0, 0.0, -4.0, 0.0, 0.05]),
+    ]
+    logged = shapes.beta_distribution([shapes.nonzero_beta(b) for b in minibatches], num_samples=24)
+    every = torch.cat(minibatches)
+    nonzero = every[every != 0]
+    assert (nonzero < 0).any() and (nonzero > 0).any()
+    expected = torch.quantile(nonzero, torch.tensor([0.01, 0.1, 0.5, 0.9, 0.99])).tolist()
+    assert [logged[f"beta/p{p}"] for p in ("01", "10", "50", "90", "99")] == expected
+    assert logged["beta/nonzero_frac"] == 8 / 24
+    assert shapes.beta_distribution([shapes.nonzero_beta(torch.zeros(4))], 4)["beta/p50"] != 0  # NaN: none to rank
+
+
+def test_step_gate_logs_beta_on_the_kill_set(tmp_path):
+    """End to end, the step gate: β_t ≠ 0 exactly on the kill set, negative where Â > 0 and positive where Â < 0."""
+    run_script(SCRIPT, *SHORT, "--learning-rate", "3e-3", cwd=tmp_path)  # large steps: samples leave the band
+    (run_dir,) = run_dirs(tmp_path / "runs")
+    logged = scalars(run_dir)
+    for u, (_, frac) in enumerate(logged["beta/nonzero_frac"]):
+        assert math.isclose(frac, logged["killset/kill_frac"][u][1], rel_tol=1e-5, abs_tol=1e-7)
+        quantiles = [logged[f"beta/p{p}"][u][1] for p in ("01", "10", "50", "90", "99")]
+        if frac == 0:  # a short run's first update may leave the band nowhere: nothing to rank
+            assert all(math.isnan(q) for q in quantiles), quantiles
+        else:
+            assert quantiles == sorted(quantiles) and quantiles[0] < 0 < quantiles[-1], quantiles
+    assert sum(frac > 0.01 for _, frac in logged["beta/nonzero_frac"]) >= 2

@@ -27,7 +27,7 @@ OWN = {
     "ppo_per_sample_kl.py": {"losses/beta_mean", "losses/kl_penalty"},
     "ppo_dual.py": {"losses/dual_penalty"},
     "ppo_kl.py": {"losses/kl", "losses/kl_coef", "losses/kl_after_update"},
-    "ppo_beta_shapes.py": {"losses/beta_mean", "losses/kl_penalty", "losses/gate_mean"},
+    "ppo_beta_shapes.py": {"losses/beta_mean", "losses/kl_penalty", "losses/gate_mean", "beta/nonzero_frac", "beta/p50"},
 }
 
 
