@@ -420,11 +420,14 @@ def nonzero_beta(beta_t):
 
 
 def beta_distribution(nonzero_chunks, num_samples: int) -> dict:
-    """Quantiles of the update's nonzero β_t (NaN if there are none) and the fraction of samples with β_t ≠ 0."""
+    """Quantiles of the update's nonzero β_t (NaN if there are none), the fraction of samples with β_t ≠ 0, and the
+    fraction of those with β_t < 0 (pushed back from above: no positive scalar β has that sign)."""
     nonzero = torch.cat(nonzero_chunks)
     q = torch.tensor(list(BETA_QUANTILES.values()), dtype=nonzero.dtype)
     values = torch.quantile(nonzero, q).tolist() if len(nonzero) else [math.nan] * len(q)
-    return {**dict(zip(BETA_QUANTILES, values)), "beta/nonzero_frac": len(nonzero) / num_samples}
+    negative = (nonzero < 0).sum().item() / len(nonzero) if len(nonzero) else math.nan
+    fractions = {"beta/nonzero_frac": len(nonzero) / num_samples, "beta/negative_frac": negative}
+    return {**dict(zip(BETA_QUANTILES, values)), **fractions}
 
 
 # <<< ALGO

@@ -134,6 +134,7 @@ def test_beta_quantiles_are_those_of_the_nonzero_beta_with_their_signs():
     expected = torch.quantile(nonzero, torch.tensor([0.01, 0.1, 0.5, 0.9, 0.99])).tolist()
     assert [logged[f"beta/p{p}"] for p in ("01", "10", "50", "90", "99")] == expected
     assert logged["beta/nonzero_frac"] == 8 / 24
+    assert logged["beta/negative_frac"] == 4 / 8  # of the nonzero ones, not of every sample
     assert shapes.beta_distribution([shapes.nonzero_beta(torch.zeros(4))], 4)["beta/p50"] != 0  # NaN: none to rank
 
 
@@ -145,8 +146,10 @@ def test_step_gate_logs_beta_on_the_kill_set(tmp_path):
     for u, (_, frac) in enumerate(logged["beta/nonzero_frac"]):
         assert math.isclose(frac, logged["killset/kill_frac"][u][1], rel_tol=1e-5, abs_tol=1e-7)
         quantiles = [logged[f"beta/p{p}"][u][1] for p in ("01", "10", "50", "90", "99")]
+        negative = logged["beta/negative_frac"][u][1]
         if frac == 0:  # a short run's first update may leave the band nowhere: nothing to rank
-            assert all(math.isnan(q) for q in quantiles), quantiles
+            assert all(math.isnan(q) for q in quantiles + [negative]), quantiles
         else:
             assert quantiles == sorted(quantiles) and quantiles[0] < 0 < quantiles[-1], quantiles
+            assert 0 < negative < 1
     assert sum(frac > 0.01 for _, frac in logged["beta/nonzero_frac"]) >= 2
