@@ -37,14 +37,20 @@ ZOO = {
     "zoo_gppo": Config("ppo_beta_shapes.py", ("--beta-shape", "gppo"), "GPPO (Klear 2025)"),
     "zoo_sapo": Config("ppo_beta_shapes.py", ("--beta-shape", "sapo"), "SAPO (2025)"),
 }
-# The scalar-β sweep: PPO-KL's two families at the values around the main grid's (β = 1, d_targ = 0.01).
-SWEEP_FIXED = {f"ppo_kl_fixed_{b}": Config("ppo_kl.py", ("--kl-mode", "fixed", "--kl-coef", b), f"KL, fixed β={b}")
-               for b in ("0.1", "0.3", "3", "10")}
-SWEEP_ADAPTIVE = {
-    f"ppo_kl_adaptive_{d}": Config("ppo_kl.py", ("--kl-mode", "adaptive", "--kl-adaptive-target", d), f"KL, adaptive d_targ={d}")
-    for d in ("0.003", "0.02", "0.03", "0.1")
+# The scalar-β sweep: PPO-KL's two families, the main grid's value (β = 1, d_targ = 0.01) and four around it.
+FIXED_BETA = {"ppo_kl_fixed_0.1": 0.1, "ppo_kl_fixed_0.3": 0.3, "ppo_kl_fixed": 1.0, "ppo_kl_fixed_3": 3.0, "ppo_kl_fixed_10": 10.0}
+ADAPTIVE_TARGET = {
+    "ppo_kl_adaptive_0.003": 0.003, "ppo_kl_adaptive": 0.01, "ppo_kl_adaptive_0.02": 0.02,
+    "ppo_kl_adaptive_0.03": 0.03, "ppo_kl_adaptive_0.1": 0.1,
 }
-SWEEP = {**SWEEP_FIXED, **SWEEP_ADAPTIVE}
+SWEEP = {
+    **{c: Config("ppo_kl.py", ("--kl-mode", "fixed", "--kl-coef", f"{b:g}"), f"KL, fixed β={b:g}") for c, b in FIXED_BETA.items() if c not in MAIN},
+    **{
+        c: Config("ppo_kl.py", ("--kl-mode", "adaptive", "--kl-adaptive-target", f"{d:g}"), f"KL, adaptive d_targ={d:g}")
+        for c, d in ADAPTIVE_TARGET.items()
+        if c not in MAIN
+    },
+}
 # The per-sample β_t that the clip applies, logged: ppo_beta_shapes.py's step gate is PPO-Clip bitwise.
 BETA_T = {"beta_step": Config("ppo_beta_shapes.py", ("--beta-shape", "step"), "β_t step (= PPO-Clip)")}
 CONFIGS = {**MAIN, **BETA_SLICE, **ZOO, **SWEEP, **BETA_T}

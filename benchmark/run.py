@@ -68,19 +68,32 @@ def check_steps(steps: int, where: str):
         bad(f"{where} must be positive, got {steps}")
 
 
+def phase_configs(grid: dict, envs: list[str], results: Path) -> dict[str, list[str]]:
+    """env → the phase's configs there. A phase with `select = "sweep"` has, per env, the β sweep's best values that
+    still need seeds 3-4 (benchmark/sweep.py, from the committed results), none while the env's sweep is not all in."""
+    if grid.get("select") == "sweep":
+        from benchmark import report, sweep  # the report's scores; imported here, the runner alone needs neither
+
+        runs = report.load_runs(results)
+        return {env: sweep.to_confirm(runs, env, report.score) for env in envs}
+    return {env: grid["configs"] for env in envs}
+
+
 def plan(args) -> list[Run]:
     runs = []
     for phase in args.phase:
         grid = load_phase(args.suite, phase)
-        configs = args.configs or grid["configs"]
-        unknown = [c for c in configs if c not in CONFIGS]
+        by_env = phase_configs(grid, args.envs or grid["envs"], args.results)
+        if args.configs:
+            by_env = {env: args.configs for env in by_env}
+        unknown = [c for c in dict.fromkeys(c for configs in by_env.values() for c in configs) if c not in CONFIGS]
         if unknown:
             bad(f"unknown config(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
         seeds = args.seeds if args.seeds is not None else grid["seeds"]
         check_seeds(seeds, f"{args.suite.name}, phase {phase}")
         steps = args.total_timesteps if args.total_timesteps is not None else grid["total_timesteps"]
         check_steps(steps, f"{args.suite.name}, phase {phase}: total_timesteps")
-        for env in args.envs or grid["envs"]:
+        for env, configs in by_env.items():
             for config in configs:
                 for seed in seeds:
                     runs.append(Run(env, config, seed, steps, args.out, tuple(args.extra), grid.get("save_model", False)))
