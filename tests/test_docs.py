@@ -59,6 +59,13 @@ def test_every_docs_page_is_linked_from_the_readme():
         assert name(page) in targets, f"README.md does not link {name(page)}: no reader finds it"
 
 
+@pytest.mark.parametrize("page", prose_pages()[1:], ids=name)
+def test_docs_pages_say_who_they_are_for(page):
+    """Each docs page opens, under its title, with one sentence on who it is for: "For ..."."""
+    first = paragraphs(page.read_text())[0][1]
+    assert first.startswith("For "), f"{name(page)} opens with {first[:60]!r}, not with who it is for (\"For ...\")"
+
+
 @pytest.mark.parametrize("page", linked_pages(), ids=name)
 def test_links_and_anchors_resolve(page):
     found = links(page.read_text())
