@@ -1,10 +1,11 @@
 """Region discipline: outside the marked algorithm regions and the opening docstring every script
-is ppo_clip.py byte for byte; the teaching diffs stay small; the README shows the real hunks."""
+is ppo_clip.py byte for byte; the teaching diffs stay small; README.md and docs/diffs.md show the real hunks."""
 
 import difflib
 import re
 
 import pytest
+from pages import TEACHING_DIFFS, diff_blocks, name, prose_pages
 from scripts import REPO, SCRIPTS, hunks, source, strip_docstring, strip_regions
 
 MARKERS = re.compile(r"#\s*(>>>|<<<)")
@@ -42,12 +43,24 @@ def test_teaching_diff_is_small(script):
     assert changed_lines("ppo_clip.py", script) <= 40
 
 
-@pytest.mark.parametrize("script", ["ppo_per_sample_kl.py", "ppo_dual.py"])
-def test_readme_shows_the_real_diff(script):
-    readme = (REPO / "README.md").read_text()
-    blocks = re.findall(r"```diff\n(.*?)```", readme, re.S)
-    wanted = hunks("ppo_clip.py", script)
-    assert any(block.rstrip("\n") == wanted for block in blocks), (
-        f"README.md has no ```diff block equal to `diff -u ppo_clip.py {script}` (headers omitted); "
-        f"regenerate it with: python tests/readme_diffs.py"
-    )
+SHOWN = [(page, *pair) for page, pairs in TEACHING_DIFFS.items() for pair in pairs]
+
+
+@pytest.mark.parametrize("page", [name(path) for path in prose_pages()])
+def test_every_shown_diff_is_checked(page):
+    """A page's `$ diff -u` block that TEACHING_DIFFS does not list would go stale unseen."""
+    unlisted = set(diff_blocks((REPO / page).read_text())) - set(TEACHING_DIFFS.get(page, []))
+    assert not unlisted, f"{page} shows diffs not listed in tests/pages.py TEACHING_DIFFS: {sorted(unlisted)}"
+
+
+@pytest.mark.parametrize("page, old, new", SHOWN)
+def test_pages_show_the_real_diff(page, old, new):
+    shown = diff_blocks((REPO / page).read_text())
+    assert (old, new) in shown, f"{page} has no `$ diff -u {old} {new}` line followed by a ```diff block"
+    wanted = hunks(old, new)
+    if shown[old, new] != wanted:
+        diff = "".join(difflib.unified_diff(shown[old, new].splitlines(True), wanted.splitlines(True), "shown", "real"))
+        pytest.fail(
+            f"{page}: the block under `$ diff -u {old} {new}` is not the real diff (headers omitted); regenerate"
+            f" every page's diffs with: python tests/readme_diffs.py\n{diff[:2000]}"
+        )

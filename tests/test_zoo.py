@@ -130,7 +130,7 @@ def test_piecewise_variants_float32(shape):
     the script's −Â·w + w·Â·G and the source's form round the same way: both give −Â·w/n where the
     gradient passes, and exactly 0 where it is zeroed (−Â·w + w·Â cancels exactly; the source's branch is
     a constant). Exceptions not in this batch: w one ulp from 1±ε or from c, where the source's
-    torch.maximum/min can tie and split the gradient (the README's tie); trppo at w == 1 exactly, where
+    torch.maximum/min can tie and split the gradient (the tie of docs/identity.md); trppo at w == 1 exactly, where
     the source stops nothing either. rollback: bitwise wherever G = 0; on the kill set the script
     computes −Â·w + 1.3·w·Â, where the two terms cancel to 0.3·w·Â, and the source −α·Â·w directly: equal
     to float32 rounding only (measured over 50 batches: ≤ 4.1 ulp a sample, parameter gradients within
