@@ -102,6 +102,9 @@ def test_episode_step_counts_within_episodes():
         (["--trppo-kl-range", "0"], "--trppo-kl-range"),
         (["--sapo-tau-pos", "0"], "--sapo-tau-pos"),
         (["--sapo-tau-neg", "-1"], "--sapo-tau-neg"),
+        (["--clip-coef", "1.5"], "ppo_beta_shapes.py: error: --clip-coef must be in (0, 1), got 1.5"),  # as every script
+        (["--clip-coef-high", "inf"], "--clip-coef-high must be finite, got inf"),
+        (["--beta-softness", "nan"], "--beta-softness must be finite, got nan"),
     ],
 )
 def test_bad_knob_values_one_line(flags, needle, tmp_path):
