@@ -18,6 +18,7 @@ Exit status: 0 when every run of the plan finished, 1 when some failed (listed o
 import argparse
 import csv
 import fcntl
+import importlib
 import os
 import shlex
 import shutil
@@ -28,6 +29,7 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gymnasium as gym
 from tqdm import tqdm
 
 from benchmark.common import FINISHED, REPO, RESULTS, RUNS, SUITE, fail, git_head
@@ -68,6 +70,18 @@ def check_steps(steps: int, where: str):
         bad(f"{where} must be positive, got {steps}")
 
 
+def check_envs(envs: list[str], where: str):
+    """Each id is in gymnasium's registry (looked up, not made: fast, and no MuJoCo needed to plan)."""
+    for env in envs:
+        module, _, name = env.rpartition(":")
+        try:
+            if module:  # "module:Env-v0": gym.make imports the module, which registers its envs
+                importlib.import_module(module)
+            gym.spec(name)
+        except (gym.error.Error, ImportError) as e:
+            bad(f"{where}: {env!r} is not a registered gymnasium env id ({str(e).strip().splitlines()[0]})")
+
+
 def plan(args) -> list[Run]:
     runs = []
     for phase in args.phase:
@@ -80,7 +94,9 @@ def plan(args) -> list[Run]:
         check_seeds(seeds, f"{args.suite.name}, phase {phase}")
         steps = args.total_timesteps if args.total_timesteps is not None else grid["total_timesteps"]
         check_steps(steps, f"{args.suite.name}, phase {phase}: total_timesteps")
-        for env in args.envs or grid["envs"]:
+        envs = args.envs or grid["envs"]
+        check_envs(envs, "--envs" if args.envs else f"{args.suite.name}, phase {phase}")
+        for env in envs:
             for config in configs:
                 for seed in seeds:
                     runs.append(Run(env, config, seed, steps, args.out, tuple(args.extra), grid.get("save_model", False)))
