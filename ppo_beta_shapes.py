@@ -587,17 +587,16 @@ def main():
                 if args.norm_adv:
                     mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
 
-                # The kill set: samples whose gradient the clip zeroes. In band: 1−ε ≤ w ≤ 1+ε.
+                # >>> ALGO: the band, 1−ε_low ≤ w ≤ 1+ε_high (--clip-coef-low/-high, by default --clip-coef)
+                eps_low, eps_high = clip_band(args)
+                lo, hi = 1 - eps_low, 1 + eps_high
+                # <<< ALGO
+                # The kill set: samples whose gradient the clip zeroes. In band: lo ≤ w ≤ hi.
                 # The rest (outside the band, moving back toward it) passes through unclipped.
-                kill = ((mb_advantages > 0) & (ratio > 1 + args.clip_coef)) | (
-                    (mb_advantages < 0) & (ratio < 1 - args.clip_coef)
-                )
-                inband = (ratio >= 1 - args.clip_coef) & (ratio <= 1 + args.clip_coef)
+                kill = ((mb_advantages > 0) & (ratio > hi)) | ((mb_advantages < 0) & (ratio < lo))
+                inband = (ratio >= lo) & (ratio <= hi)
 
                 # >>> ALGO: shaped per-sample KL surrogate, L = −mean(Â·w) + mean(sg(β_t)·(−log w)), β_t = −w·Â·G_t
-                eps_low, eps_high = clip_band(args)
-                kill = ((mb_advantages > 0) & (ratio > 1 + eps_high)) | ((mb_advantages < 0) & (ratio < 1 - eps_low))
-                inband = (ratio >= 1 - eps_low) & (ratio <= 1 + eps_high)
                 state_kl = None
                 if args.beta_shape == "trppo":
                     with torch.no_grad():

@@ -446,20 +446,19 @@ def main():
                 if args.norm_adv:
                     mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
 
-                # The kill set: samples whose gradient the clip zeroes. In band: 1−ε ≤ w ≤ 1+ε.
+                # >>> ALGO: the band, 1−ε ≤ w ≤ 1+ε
+                lo, hi = 1 - args.clip_coef, 1 + args.clip_coef
+                # <<< ALGO
+                # The kill set: samples whose gradient the clip zeroes. In band: lo ≤ w ≤ hi.
                 # The rest (outside the band, moving back toward it) passes through unclipped.
-                kill = ((mb_advantages > 0) & (ratio > 1 + args.clip_coef)) | (
-                    (mb_advantages < 0) & (ratio < 1 - args.clip_coef)
-                )
-                inband = (ratio >= 1 - args.clip_coef) & (ratio <= 1 + args.clip_coef)
+                kill = ((mb_advantages > 0) & (ratio > hi)) | ((mb_advantages < 0) & (ratio < lo))
+                inband = (ratio >= lo) & (ratio <= hi)
 
                 # >>> ALGO: clipped surrogate, L = −mean(min(Â·w, Â·clip(w, 1−ε, 1+ε)))
                 # min(w, clip(w)) = min(w, 1+ε) where Â>0, max(w, 1−ε) where Â<0: one clamp per sign.
                 # Not CleanRL's max(−Â·w, −Â·clip(w)): one ulp outside the band its two products can
                 # round to a tie, and torch.max then passes half a gradient on a kill sample.
-                clipped_ratio = torch.where(
-                    mb_advantages > 0, ratio.clamp(max=1 + args.clip_coef), ratio.clamp(min=1 - args.clip_coef)
-                )
+                clipped_ratio = torch.where(mb_advantages > 0, ratio.clamp(max=hi), ratio.clamp(min=lo))
                 pg_loss = (-mb_advantages * clipped_ratio).mean()
                 # <<< ALGO
 

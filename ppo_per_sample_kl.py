@@ -445,12 +445,13 @@ def main():
                 if args.norm_adv:
                     mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
 
-                # The kill set: samples whose gradient the clip zeroes. In band: 1−ε ≤ w ≤ 1+ε.
+                # >>> ALGO: the band, 1−ε ≤ w ≤ 1+ε
+                lo, hi = 1 - args.clip_coef, 1 + args.clip_coef
+                # <<< ALGO
+                # The kill set: samples whose gradient the clip zeroes. In band: lo ≤ w ≤ hi.
                 # The rest (outside the band, moving back toward it) passes through unclipped.
-                kill = ((mb_advantages > 0) & (ratio > 1 + args.clip_coef)) | (
-                    (mb_advantages < 0) & (ratio < 1 - args.clip_coef)
-                )
-                inband = (ratio >= 1 - args.clip_coef) & (ratio <= 1 + args.clip_coef)
+                kill = ((mb_advantages > 0) & (ratio > hi)) | ((mb_advantages < 0) & (ratio < lo))
+                inband = (ratio >= lo) & (ratio <= hi)
 
                 # >>> ALGO: per-sample KL surrogate, L = −mean(Â·w) + mean(sg(β_t)·(−log w))
                 # −log w is the sampled KL(π_old‖π_θ); its gradient times β_t = −w·Â is +Â·∇w
