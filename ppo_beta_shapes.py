@@ -191,8 +191,12 @@ def check_args(args: Args):
 
 def check_env(env_id: str, video: bool = False):
     """(obs_dim, act_dim) of a continuous-control env or one line of error; `video`: can its frames be recorded?"""
-    gl = f" to record video (MUJOCO_GL={os.environ.setdefault('MUJOCO_GL', 'egl')}; see the README)" if video else ""
-    try:  # MUJOCO_GL=egl: MuJoCo renders headless, through Mesa's EGL on a CPU machine
+    if video:
+        # Headless: MuJoCo renders through EGL (Mesa's, on a CPU machine) unless the user chose a backend;
+        # unset, gymnasium would try glfw first, which needs a display.
+        os.environ.setdefault("MUJOCO_GL", "egl")
+    gl = f" to record video (MUJOCO_GL={os.environ['MUJOCO_GL']}; see the README)" if video else ""
+    try:
         env = gym.make(env_id, render_mode="rgb_array" if video else None)
     except Exception as e:  # unknown id, missing extra, no renderer, ...: gymnasium raises many types
         fail(f"cannot make env {env_id!r}{gl}: {str(e).strip().splitlines()[0]}")
