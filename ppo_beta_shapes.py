@@ -32,6 +32,9 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, fields
 from typing import NamedTuple, Optional
+# >>> ALGO: argument types of the knob
+from typing import Literal
+# <<< ALGO
 
 import gymnasium as gym
 import numpy as np
@@ -40,9 +43,6 @@ import torch.nn as nn
 import tyro
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
-# >>> ALGO: argument types of the knob
-from typing import Literal
-# <<< ALGO
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""PPO-Clip for continuous control: the base file the other three scripts are diffed against.
+"""PPO-Clip for continuous control: the base file the other four scripts are diffed against.
 
 Surrogate (Schulman et al. 2017, eq. 7), with w = π_θ(a|s)/π_old(a|s) and Â the advantage:
     L = −mean(min(Â·w, Â·clip(w, 1−ε, 1+ε)))

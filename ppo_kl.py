@@ -18,6 +18,9 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, fields
 from typing import NamedTuple, Optional
+# >>> ALGO: argument types of the penalty
+from typing import Literal
+# <<< ALGO
 
 import gymnasium as gym
 import numpy as np
@@ -26,9 +29,6 @@ import torch.nn as nn
 import tyro
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
-# >>> ALGO: argument types of the penalty
-from typing import Literal
-# <<< ALGO
 
 
 @dataclass
