@@ -400,8 +400,9 @@ def gaussian_kl(mean_old, logstd_old, mean, logstd):
 
 
 def beta_gate(ratio, advantages, args, state_kl=None):
-    """G_t, one branch per shape: source, then G. u_t is the overshoot past the band edge in the
-    advantage's direction; the kill set is u > 0. `state_kl` (trppo only): KL(π_old‖π_θ) per state."""
+    """G_t, one branch per shape: its source, then G as the module docstring's table writes it (a test keeps
+    the two the same). u_t is the overshoot past the band edge in the advantage's direction; the kill set is
+    u > 0. `state_kl` (trppo only): KL(π_old‖π_θ) per state."""
     eps_low, eps_high = clip_band(args)
     overshoot = torch.where(advantages > 0, ratio - (1 + eps_high), (1 - eps_low) - ratio)
     shape = args.beta_shape
@@ -412,21 +413,26 @@ def beta_gate(ratio, advantages, args, state_kl=None):
     if shape == "linear":  # G = clip(u/s, 0, 1)
         return torch.clamp(overshoot / args.beta_softness, 0, 1)
     beyond_c = (advantages < 0) & (ratio > args.dual_clip_c)  # where dual-clip's c·Â bounds the loss
-    if shape == "dual_clip":  # Ye et al. 2020: G = 1 on the kill set and where Â < 0 ∧ w > c
+    if shape == "dual_clip":  # Ye et al. 2020: G = 1[u > 0 or (Â < 0 and w > c)]
         return ((overshoot > 0) | beyond_c).to(ratio.dtype)
-    if shape == "rollback":  # PPO-RB, Wang, He & Tan 2019: G = 1+α on the kill set
+    if shape == "rollback":  # PPO-RB, Wang, He & Tan 2019: G = (1+α)·1[u > 0]
         return (overshoot > 0).to(ratio.dtype) * (1 + args.rollback_alpha)
-    if shape == "trppo":  # TR-PPO, Wang, He & Tan 2019: G = 1 where KL_s ≥ δ ∧ (w−1)·Â > 0 (as w·Â > Â)
+    if shape == "trppo":  # TR-PPO, Wang, He & Tan 2019: G = 1[KL_s ≥ δ and (w−1)·Â > 0]
+        # (w−1)·Â > 0 written w·Â > Â
         return ((state_kl >= args.trppo_kl_range) & (ratio * advantages > advantages)).to(ratio.dtype)
-    if shape == "spo":  # SPO, Xie et al. 2025: ℓ = −Â·w + |Â|·(w−1)²/(2ε), G = sign(Â)·(w−1)/ε
+    if shape == "spo":  # SPO, Xie et al. 2025: G = sign(Â)·(w−1)/ε
+        # from the loss ℓ = −Â·w + |Â|·(w−1)²/(2ε)
         return torch.where(advantages > 0, (ratio - 1) / eps_high, (1 - ratio) / eps_low)
     # (1±ε)/w outside the band, 1 in it; the floor keeps G finite where w underflows to 0 (β_t floors w alike)
     clip_over_w = torch.clamp(ratio, 1 - eps_low, 1 + eps_high) / ratio.clamp(min=torch.finfo(ratio.dtype).tiny)
-    if shape == "cispo":  # CISPO, MiniMax-M1 2025: ℓ = −sg(clip(w))·Â·log π_θ, G = 1 − clip(w)/w
+    if shape == "cispo":  # CISPO, MiniMax-M1 2025: G = 1 − clip(w, 1−ε_low, 1+ε_high)/w
+        # from the loss ℓ = −sg(clip(w))·Â·log π_θ
         return 1 - clip_over_w
-    if shape == "gppo":  # GPPO, Su et al. 2025: ℓ = −Â·(1±ε)·w/sg(w) on the kill set, dual clip kept
+    if shape == "gppo":  # GPPO, Su et al. 2025: G = 1 − (1±ε)/w if u > 0, else dual_clip's
+        # from the loss ℓ = −Â·(1±ε)·w/sg(w) if u > 0, dual-clip's otherwise
         return torch.where(overshoot > 0, 1 - clip_over_w, beyond_c.to(ratio.dtype))
-    # sapo, SAPO, Qwen 2025: ℓ = −(4/τ)·σ(τ·(w−1))·Â, G = 1 − 4σ(1−σ), τ = τ_pos if Â > 0 else τ_neg
+    # sapo, SAPO, Qwen 2025: G = 1 − 4σ(1−σ), σ = σ(τ·(w−1))
+    # from the loss ℓ = −(4/τ)·σ(τ·(w−1))·Â, τ = τ_pos if Â > 0 else τ_neg
     tau = torch.where(advantages > 0, ratio.new_tensor(args.sapo_tau_pos), ratio.new_tensor(args.sapo_tau_neg))
     sig = torch.sigmoid(tau * (ratio - 1))
     return 1 - 4 * sig * (1 - sig)
