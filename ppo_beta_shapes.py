@@ -30,8 +30,11 @@ import re
 import sys
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple, Optional
+# >>> ALGO: argument types of the knob
+from typing import Literal
+# <<< ALGO
 
 import gymnasium as gym
 import numpy as np
@@ -40,21 +43,18 @@ import torch.nn as nn
 import tyro
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
-# >>> ALGO: argument types of the knob
-from typing import Literal
-# <<< ALGO
 
 
 @dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
-    """the name of this experiment (defaults to the script's file name)"""
+    """the name of this experiment (defaults to the script's file name); part of the run directory's name"""
     seed: int = 1
     """seed of the experiment (Python, NumPy, torch and the environments)"""
     torch_deterministic: bool = True
     """use deterministic torch algorithms (`torch.use_deterministic_algorithms`)"""
     threads: int = 1
-    """torch intra-op threads; one is fastest for these small networks"""
+    """torch intra-op threads (at least 1); one is fastest for these small networks"""
     track: bool = False
     """if toggled, log the run to Weights and Biases"""
     wandb_project_name: str = "ppo-per-sample-kl"
@@ -95,13 +95,13 @@ class Args:
     norm_adv: bool = True
     """normalize advantages per minibatch"""
     clip_coef: float = 0.2
-    """the band half-width ε (policy ratio and clipped value loss)"""
+    """the band half-width ε, in (0, 1) (policy ratio and clipped value loss)"""
     clip_vloss: bool = True
     """use the clipped value loss"""
     ent_coef: float = 0.0
-    """coefficient of the entropy bonus"""
+    """coefficient of the entropy bonus, ≥ 0 (a negative one would penalize exploration: not a PPO setting)"""
     vf_coef: float = 0.5
-    """coefficient of the value loss"""
+    """coefficient of the value loss, ≥ 0 (a negative one would make the critic maximize its error)"""
     max_grad_norm: float = 0.5
     """the maximum global norm of the gradient"""
     target_kl: Optional[float] = None
@@ -138,24 +138,39 @@ def fail(msg: str):
 
 
 def check_args(args: Args):
+    for field in fields(args):  # every float flag, this script's own too: refused here, not after a rollout
+        value = getattr(args, field.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            fail(f"--{field.name.replace('_', '-')} must be finite, got {value}")
     batch_size = args.num_envs * args.num_steps
-    positive = ["learning_rate", "clip_coef", "num_steps", "num_envs", "num_minibatches", "update_epochs", "max_grad_norm"]
+    positive = ["learning_rate", "num_steps", "num_envs", "num_minibatches", "update_epochs", "max_grad_norm"]
     for name in positive + (["target_kl"] if args.target_kl is not None else []):
         if not getattr(args, name) > 0:
             fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    for name in ("vf_coef", "ent_coef"):
+        if not getattr(args, name) >= 0:
+            fail(f"--{name.replace('_', '-')} must be non-negative, got {getattr(args, name)}")
+    if not 0 < args.clip_coef < 1:  # ε ≥ 1 would put the band's lower edge 1−ε at or below 0, under every w > 0
+        fail(f"--clip-coef must be in (0, 1), got {args.clip_coef}")
     for name in ("gamma", "gae_lambda"):
         if not 0 <= getattr(args, name) <= 1:
             fail(f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(args, name)}")
     if not 0 <= args.seed < 2**32:  # what NumPy and the envs can be seeded with
         fail(f"--seed must be in [0, 2**32), got {args.seed}")
+    if args.threads < 1:
+        fail(f"--threads must be at least 1, got {args.threads}")
+    if not args.exp_name or any(sep in args.exp_name for sep in (os.sep, os.altsep) if sep):  # one directory name
+        fail(f"--exp-name must be a non-empty name without a path separator, got {args.exp_name!r}")
     if batch_size % args.num_minibatches:
         fail(f"num_envs*num_steps = {batch_size} is not divisible by --num-minibatches {args.num_minibatches}")
+    if args.norm_adv and batch_size // args.num_minibatches < 2:  # the std of one sample is NaN
+        fail(f"--num-minibatches {args.num_minibatches} leaves one sample per minibatch; --norm-adv needs at least 2")
     if args.eval_checkpoint is None and args.total_timesteps < batch_size:
         fail(f"--total-timesteps {args.total_timesteps} is smaller than one batch ({batch_size} steps)")
     # >>> ALGO: check the knob
     if not args.beta_softness > 0:
         fail(f"--beta-softness must be positive, got {args.beta_softness}")
-    for name, eps in zip(("clip-coef", "clip-coef-low", "clip-coef-high"), (args.clip_coef, *clip_band(args))):
+    for name, eps in zip(("clip-coef-low", "clip-coef-high"), clip_band(args)):  # by default --clip-coef, checked above
         if not 0 < eps < 1:
             fail(f"--{name} must be in (0, 1), got {eps}")
     if not 0 < args.position_rho <= 1:
@@ -170,12 +185,18 @@ def check_args(args: Args):
     # <<< ALGO
     if args.eval_episodes < (0 if args.eval_checkpoint is None else 1):  # evaluating a checkpoint 0 times: a mistake
         fail(f"--eval-episodes must be at least {0 if args.eval_checkpoint is None else 1}, got {args.eval_episodes}")
+    if args.capture_video and args.eval_checkpoint is None and not (args.save_model and args.eval_episodes > 0):
+        fail("--capture-video records the evaluation: it needs --save-model with --eval-episodes > 0, or --eval-checkpoint")
 
 
 def check_env(env_id: str, video: bool = False):
     """(obs_dim, act_dim) of a continuous-control env or one line of error; `video`: can its frames be recorded?"""
-    gl = f" to record video (MUJOCO_GL={os.environ.setdefault('MUJOCO_GL', 'egl')}; see the README)" if video else ""
-    try:  # MUJOCO_GL=egl: MuJoCo renders headless, through Mesa's EGL on a CPU machine
+    if video:
+        # Headless: MuJoCo renders through EGL (Mesa's, on a CPU machine) unless the user chose a backend;
+        # unset, gymnasium would try glfw first, which needs a display.
+        os.environ.setdefault("MUJOCO_GL", "egl")
+    gl = f" to record video (MUJOCO_GL={os.environ['MUJOCO_GL']}; see the README)" if video else ""
+    try:
         env = gym.make(env_id, render_mode="rgb_array" if video else None)
     except Exception as e:  # unknown id, missing extra, no renderer, ...: gymnasium raises many types
         fail(f"cannot make env {env_id!r}{gl}: {str(e).strip().splitlines()[0]}")
@@ -379,8 +400,9 @@ def gaussian_kl(mean_old, logstd_old, mean, logstd):
 
 
 def beta_gate(ratio, advantages, args, state_kl=None):
-    """G_t, one branch per shape: source, then G. u_t is the overshoot past the band edge in the
-    advantage's direction; the kill set is u > 0. `state_kl` (trppo only): KL(π_old‖π_θ) per state."""
+    """G_t, one branch per shape: its source, then G as the module docstring's table writes it (a test keeps
+    the two the same). u_t is the overshoot past the band edge in the advantage's direction; the kill set is
+    u > 0. `state_kl` (trppo only): KL(π_old‖π_θ) per state."""
     eps_low, eps_high = clip_band(args)
     overshoot = torch.where(advantages > 0, ratio - (1 + eps_high), (1 - eps_low) - ratio)
     shape = args.beta_shape
@@ -391,21 +413,26 @@ def beta_gate(ratio, advantages, args, state_kl=None):
     if shape == "linear":  # G = clip(u/s, 0, 1)
         return torch.clamp(overshoot / args.beta_softness, 0, 1)
     beyond_c = (advantages < 0) & (ratio > args.dual_clip_c)  # where dual-clip's c·Â bounds the loss
-    if shape == "dual_clip":  # Ye et al. 2020: G = 1 on the kill set and where Â < 0 ∧ w > c
+    if shape == "dual_clip":  # Ye et al. 2020: G = 1[u > 0 or (Â < 0 and w > c)]
         return ((overshoot > 0) | beyond_c).to(ratio.dtype)
-    if shape == "rollback":  # PPO-RB, Wang, He & Tan 2019: G = 1+α on the kill set
+    if shape == "rollback":  # PPO-RB, Wang, He & Tan 2019: G = (1+α)·1[u > 0]
         return (overshoot > 0).to(ratio.dtype) * (1 + args.rollback_alpha)
-    if shape == "trppo":  # TR-PPO, Wang, He & Tan 2019: G = 1 where KL_s ≥ δ ∧ (w−1)·Â > 0 (as w·Â > Â)
+    if shape == "trppo":  # TR-PPO, Wang, He & Tan 2019: G = 1[KL_s ≥ δ and (w−1)·Â > 0]
+        # (w−1)·Â > 0 written w·Â > Â
         return ((state_kl >= args.trppo_kl_range) & (ratio * advantages > advantages)).to(ratio.dtype)
-    if shape == "spo":  # SPO, Xie et al. 2025: ℓ = −Â·w + |Â|·(w−1)²/(2ε), G = sign(Â)·(w−1)/ε
+    if shape == "spo":  # SPO, Xie et al. 2025: G = sign(Â)·(w−1)/ε
+        # from the loss ℓ = −Â·w + |Â|·(w−1)²/(2ε)
         return torch.where(advantages > 0, (ratio - 1) / eps_high, (1 - ratio) / eps_low)
     # (1±ε)/w outside the band, 1 in it; the floor keeps G finite where w underflows to 0 (β_t floors w alike)
     clip_over_w = torch.clamp(ratio, 1 - eps_low, 1 + eps_high) / ratio.clamp(min=torch.finfo(ratio.dtype).tiny)
-    if shape == "cispo":  # CISPO, MiniMax-M1 2025: ℓ = −sg(clip(w))·Â·log π_θ, G = 1 − clip(w)/w
+    if shape == "cispo":  # CISPO, MiniMax-M1 2025: G = 1 − clip(w, 1−ε_low, 1+ε_high)/w
+        # from the loss ℓ = −sg(clip(w))·Â·log π_θ
         return 1 - clip_over_w
-    if shape == "gppo":  # GPPO, Su et al. 2025: ℓ = −Â·(1±ε)·w/sg(w) on the kill set, dual clip kept
+    if shape == "gppo":  # GPPO, Su et al. 2025: G = 1 − (1±ε)/w if u > 0, else dual_clip's
+        # from the loss ℓ = −Â·(1±ε)·w/sg(w) if u > 0, dual-clip's otherwise
         return torch.where(overshoot > 0, 1 - clip_over_w, beyond_c.to(ratio.dtype))
-    # sapo, SAPO, Qwen 2025: ℓ = −(4/τ)·σ(τ·(w−1))·Â, G = 1 − 4σ(1−σ), τ = τ_pos if Â > 0 else τ_neg
+    # sapo, SAPO, Qwen 2025: G = 1 − 4σ(1−σ), σ = σ(τ·(w−1))
+    # from the loss ℓ = −(4/τ)·σ(τ·(w−1))·Â, τ = τ_pos if Â > 0 else τ_neg
     tau = torch.where(advantages > 0, ratio.new_tensor(args.sapo_tau_pos), ratio.new_tensor(args.sapo_tau_neg))
     sig = torch.sigmoid(tau * (ratio - 1))
     return 1 - 4 * sig * (1 - sig)
@@ -573,17 +600,16 @@ def main():
                 if args.norm_adv:
                     mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
 
-                # The kill set: samples whose gradient the clip zeroes. In band: 1−ε ≤ w ≤ 1+ε.
+                # >>> ALGO: the band, 1−ε_low ≤ w ≤ 1+ε_high (--clip-coef-low/-high, by default --clip-coef)
+                eps_low, eps_high = clip_band(args)
+                lo, hi = 1 - eps_low, 1 + eps_high
+                # <<< ALGO
+                # The kill set: samples whose gradient the clip zeroes. In band: lo ≤ w ≤ hi.
                 # The rest (outside the band, moving back toward it) passes through unclipped.
-                kill = ((mb_advantages > 0) & (ratio > 1 + args.clip_coef)) | (
-                    (mb_advantages < 0) & (ratio < 1 - args.clip_coef)
-                )
-                inband = (ratio >= 1 - args.clip_coef) & (ratio <= 1 + args.clip_coef)
+                kill = ((mb_advantages > 0) & (ratio > hi)) | ((mb_advantages < 0) & (ratio < lo))
+                inband = (ratio >= lo) & (ratio <= hi)
 
                 # >>> ALGO: shaped per-sample KL surrogate, L = −mean(Â·w) + mean(sg(β_t)·(−log w)), β_t = −w·Â·G_t
-                eps_low, eps_high = clip_band(args)
-                kill = ((mb_advantages > 0) & (ratio > 1 + eps_high)) | ((mb_advantages < 0) & (ratio < 1 - eps_low))
-                inband = (ratio >= 1 - eps_low) & (ratio <= 1 + eps_high)
                 state_kl = None
                 if args.beta_shape == "trppo":
                     with torch.no_grad():

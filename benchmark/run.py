@@ -18,6 +18,7 @@ Exit status: 0 when every run of the plan finished, 1 when some failed (listed o
 import argparse
 import csv
 import fcntl
+import importlib
 import os
 import shlex
 import shutil
@@ -28,6 +29,7 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gymnasium as gym
 from tqdm import tqdm
 
 from benchmark.common import FINISHED, REPO, RESULTS, RUNS, SUITE, fail, git_head
@@ -79,11 +81,25 @@ def phase_configs(grid: dict, envs: list[str], results: Path) -> dict[str, list[
     return {env: grid["configs"] for env in envs}
 
 
+def check_envs(envs: list[str], where: str):
+    """Each id is in gymnasium's registry (looked up, not made: fast, and no MuJoCo needed to plan)."""
+    for env in envs:
+        module, _, name = env.rpartition(":")
+        try:
+            if module:  # "module:Env-v0": gym.make imports the module, which registers its envs
+                importlib.import_module(module)
+            gym.spec(name)
+        except (gym.error.Error, ImportError) as e:
+            bad(f"{where}: {env!r} is not a registered gymnasium env id ({str(e).strip().splitlines()[0]})")
+
+
 def plan(args) -> list[Run]:
     runs = []
     for phase in args.phase:
         grid = load_phase(args.suite, phase)
-        by_env = phase_configs(grid, args.envs or grid["envs"], args.results)
+        envs = args.envs or grid["envs"]
+        check_envs(envs, "--envs" if args.envs else f"{args.suite.name}, phase {phase}")
+        by_env = phase_configs(grid, envs, args.results)
         if args.configs:
             by_env = {env: args.configs for env in by_env}
         unknown = [c for c in dict.fromkeys(c for configs in by_env.values() for c in configs) if c not in CONFIGS]

@@ -62,10 +62,11 @@ def strip_regions(text):
 
 
 def surrogate_source(script):
-    """The script's own lines from the ratio to the end of its surrogate region, dedented."""
+    """The script's own lines from the ratio to the end of its surrogate region (the region that sets
+    pg_loss; the band's region comes before it), dedented."""
     text = source(script)
     start = text.index("                logratio = newlogprob - e_logprobs[mb]\n")
-    end = text.index("# <<< ALGO\n", start) + len("# <<< ALGO\n")
+    end = text.index("# <<< ALGO\n", text.index("pg_loss = ", start)) + len("# <<< ALGO\n")
     return "\n".join(line[16:] for line in text[start:end].splitlines()) + "\n"
 
 

@@ -201,12 +201,16 @@ def test_sweep_phase_plans_the_scalar_values(tmp_path, capsys):
     [
         (["--configs", "nope"], "unknown config(s) nope"),
         (["--phase", "nope"], "no phase 'nope'"),
+        (["--envs", "Nope-v0"], "--envs: 'Nope-v0' is not a registered gymnasium env id (Environment `Nope` doesn't exist."),
+        (["--envs", "Hopper-v4", "Hopper-v9"], "--envs: 'Hopper-v9' is not a registered gymnasium env id"),
     ],
 )
 def test_bad_arguments_exit_2(tmp_path, capsys, flags, message):
+    """At plan time, so a dry run shows them too."""
     with pytest.raises(SystemExit) as exc:
         run.main([*flags, "--dry-run", "--out", str(tmp_path)])
-    assert exc.value.code == 2 and message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,10 @@
 """ppo_beta_shapes.py: the step gate is the clip (symmetric or asymmetric band), the soft gates
 stay in [0, 1] and tend to the step as their width shrinks, bad knob values get one line."""
 
+import inspect
 import math
+import re
+import typing
 from collections import deque
 
 import pytest
@@ -102,6 +105,9 @@ def test_episode_step_counts_within_episodes():
         (["--trppo-kl-range", "0"], "--trppo-kl-range"),
         (["--sapo-tau-pos", "0"], "--sapo-tau-pos"),
         (["--sapo-tau-neg", "-1"], "--sapo-tau-neg"),
+        (["--clip-coef", "1.5"], "ppo_beta_shapes.py: error: --clip-coef must be in (0, 1), got 1.5"),  # as every script
+        (["--clip-coef-high", "inf"], "--clip-coef-high must be finite, got inf"),
+        (["--beta-softness", "nan"], "--beta-softness must be finite, got nan"),
     ],
 )
 def test_bad_knob_values_one_line(flags, needle, tmp_path):
@@ -117,6 +123,18 @@ def test_unknown_shape_refused_by_the_parser(tmp_path):
     assert proc.returncode != 0 and "'cosine'" in proc.stderr and "--beta-shape" in proc.stderr, proc.stderr
     assert "dual_clip" in proc.stderr and "sapo" in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_gate_comments_quote_the_docstring_table():
+    """The module docstring's table is the one source of the gate formulas: every shape the parser accepts
+    has a row, and beta_gate's branch for it quotes the row's G verbatim (in the comment on its `if`)."""
+    rows = dict(re.findall(r"^    (\w+) +(G = .+?)(?:  +\S.*)?$", shapes.__doc__, re.M))
+    accepted = typing.get_args(typing.get_type_hints(shapes.Args)["beta_shape"])
+    assert list(rows) == list(accepted), (list(rows), accepted)
+    lines = inspect.getsource(shapes.beta_gate).splitlines()
+    for shape, formula in rows.items():
+        (branch,) = [line for line in lines if f'shape == "{shape}":' in line or line.strip().startswith(f"# {shape},")]
+        assert branch.endswith(formula), f"beta_gate's {shape} branch: {branch.strip()!r}; the docstring: {formula!r}"
 
 
 def test_beta_quantiles_are_those_of_the_nonzero_beta_with_their_signs():

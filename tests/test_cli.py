@@ -1,11 +1,13 @@
 """What a user sees: --help, the TensorBoard scalars every script shares, the scalar-β rule of
 ppo_kl.py, and one clear line for bad input."""
 
+import dataclasses
 import math
+from typing import Optional
 
 import pytest
 import torch
-from scripts import SCRIPTS, SHORT, run_dirs, run_script, scalars
+from scripts import SCRIPTS, SHORT, load_script, run_dirs, run_script, scalars
 
 SHARED = {
     "charts/episodic_return",
@@ -105,6 +107,19 @@ BAD = [
     (["--max-grad-norm", "-1"], "--max-grad-norm"),
     (["--target-kl", "0"], "--target-kl"),
     (["--env-id", "Hopper-v5", "--runs-dir", "a_file/runs"], "a_file/runs"),  # -v5: no deprecation warning
+    (["--vf-coef", "-1"], "--vf-coef must be non-negative, got -1.0"),
+    (["--ent-coef", "-0.01"], "--ent-coef must be non-negative, got -0.01"),
+    (["--learning-rate", "inf"], "--learning-rate must be finite, got inf"),
+    (["--ent-coef", "nan"], "--ent-coef must be finite, got nan"),
+    (["--target-kl", "inf"], "--target-kl must be finite, got inf"),  # an Optional float, set
+    (["--num-minibatches", "2048"], "--num-minibatches 2048 leaves one sample per minibatch; --norm-adv needs at least 2"),
+    (["--threads", "0"], "--threads must be at least 1, got 0"),
+    (["--threads", "-1"], "--threads must be at least 1, got -1"),
+    (["--exp-name", "a/b"], "--exp-name must be a non-empty name without a path separator, got 'a/b'"),
+    (["--exp-name", ""], "--exp-name must be a non-empty name without a path separator, got ''"),
+    (["--clip-coef", "1.5"], "--clip-coef must be in (0, 1), got 1.5"),
+    (["--capture-video"], "--capture-video records the evaluation: it needs --save-model"),
+    (["--capture-video", "--save-model", "--eval-episodes", "0"], "--capture-video records the evaluation"),
 ]
 
 
@@ -121,6 +136,28 @@ def test_bad_input_one_line(script, flags, needle, tmp_path):
     assert needle in lines[0] and lines[0].startswith(f"{script}: error: "), lines[0]
     assert not (tmp_path / "runs").exists(), "a run directory was left behind"
     assert not list(tmp_path.glob("*/runs")), "a run directory was left behind"
+
+
+OWN_FLOATS = {
+    "ppo_kl.py": {"kl_coef", "kl_adaptive_target"},
+    "ppo_beta_shapes.py": {"beta_softness", "clip_coef_low", "clip_coef_high", "position_rho", "dual_clip_c"},
+}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_float_flag_must_be_finite(script):
+    """Every float field of the script's Args, its own knobs and the Optional ones included: inf, -inf and
+    nan get their one line from check_args, before any other check can misname them (nan fails every
+    comparison). In-process: check_args is what a run calls first; test_bad_input_one_line runs a few."""
+    module = load_script(script)
+    floats = [f.name for f in dataclasses.fields(module.Args) if f.type in (float, Optional[float])]
+    shared = {"learning_rate", "gamma", "clip_coef", "ent_coef", "vf_coef", "target_kl"}
+    assert shared | OWN_FLOATS.get(script, set()) <= set(floats), floats
+    for name in floats:
+        for value in (math.inf, -math.inf, math.nan):
+            with pytest.raises(SystemExit) as exit_:
+                module.check_args(module.Args(**{name: value}))
+            assert str(exit_.value.code).endswith(f": error: --{name.replace('_', '-')} must be finite, got {value}")
 
 
 def test_nan_loss_stops_without_checkpoint(tmp_path):

@@ -33,6 +33,18 @@ def test_identical_to_clip_outside_regions(script):
         pytest.fail(f"{script} differs from ppo_clip.py outside its ALGO regions:\n{diff[:3000]}")
 
 
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_band_and_kill_set_computed_once(script):
+    """The band (lo, hi) lives in one ALGO region, which ppo_beta_shapes.py alone overrides; the kill set and the
+    in-band mask are computed once from it, in shared code: no region recomputes them for a copy to miss."""
+    text = source(script)
+    for name in ("lo, hi", "kill", "inband"):
+        assigned = re.findall(rf"^[ \t]*{name} = ", text, re.M)
+        assert len(assigned) == 1, f"{script}: `{name} = ` appears {len(assigned)} times"
+    shared = strip_regions(text)
+    assert "lo, hi = " not in shared and re.search(r"^[ \t]*kill = ", shared, re.M) and "inband = " in shared
+
+
 def changed_lines(a, b):
     diff = difflib.unified_diff(source(a).splitlines(), source(b).splitlines(), lineterm="")
     return sum(1 for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---")))
