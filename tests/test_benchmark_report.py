@@ -11,8 +11,10 @@ import pytest
 from scripts import REPO
 from torch.utils.tensorboard import SummaryWriter
 
-from benchmark import report
-from benchmark.job import write_json
+from benchmark import report, results_readme, stats, summary, top_readme
+from benchmark.configs import label
+from benchmark.extract import TAGS
+from benchmark.job import read_json, write_json
 
 ENVS, SEEDS = ["Hopper-v4", "Walker2d-v4"], [0, 1]
 CONFIGS = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed"]
@@ -110,8 +112,8 @@ def test_aggregate_normalized_by_ppo_clip():
         for config, scores in (("ppo_clip", [1, 2, 3]), ("ppo_dual", [2, 4, 6]))
         for seed, score in enumerate(np.array(scores) * scale)
     }
-    table = report.score_table(runs, reps=100)
-    envs, matrices, point, interval = report.aggregate(runs, table, reps=100)
+    table = stats.score_table(runs, reps=100)
+    envs, matrices, point, interval = stats.aggregate(runs, table, reps=100)
     assert envs == ["A", "B"] and matrices["ppo_clip"].tolist() == [[0.5, 0.5], [1, 1], [1.5, 1.5]]
     assert point["ppo_clip"].tolist() == [1, 1] and point["ppo_dual"].tolist() == [2, 2]  # IQM, mean
     assert np.all(interval["ppo_dual"][0] <= 2) and np.all(interval["ppo_dual"][1] >= 2)
@@ -126,7 +128,7 @@ def test_identity_table(made):
         {"env": "Walker2d-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "missing"},
     ]
     steps = np.array([1.0, 2, 3])
-    assert report.first_divergence((steps, steps), (steps[:2], steps[:2])) == 3  # one is shorter
+    assert stats.first_divergence((steps, steps), (steps[:2], steps[:2])) == 3  # one is shorter
 
 
 def test_readme_and_plots(made):
@@ -161,7 +163,7 @@ def test_script_versions_name_the_code_each_config_ran(made):
     clip, dual, kl = (
         git("rev-parse", "--short=10", f"HEAD:{name}") for name in ("ppo_clip.py", "ppo_dual.py", "ppo_kl.py")
     )
-    versions = report.script_versions(manifest)
+    versions = stats.script_versions(manifest)
     assert versions == {
         "ppo_clip": {"?": [("B", "ppo_clip", "0")], clip: [("A", "ppo_clip", "0")]},  # two versions: one unknown
         "ppo_dual": {dual: [("A", "ppo_dual", "0"), ("A", "ppo_dual", "1")]},  # two runs, one version
@@ -169,8 +171,8 @@ def test_script_versions_name_the_code_each_config_ran(made):
         "ppo_kl_adaptive": {kl: [("A", "ppo_kl_adaptive", "0")]},  # configs of one script share its blob
     }
     # every version of a config is named, with the envs of its runs
-    assert report.versions_text("ppo_clip", versions["ppo_clip"]) == f"PPO-Clip `ppo_clip.py` {clip} (1 run: A) + ? (1 run: B)"
-    assert report.versions_text("ppo_dual", versions["ppo_dual"]) == f"dual `ppo_dual.py` {dual}"
+    assert results_readme.versions_text("ppo_clip", versions["ppo_clip"]) == f"PPO-Clip `ppo_clip.py` {clip} (1 run: A) + ? (1 run: B)"
+    assert results_readme.versions_text("ppo_dual", versions["ppo_dual"]) == f"dual `ppo_dual.py` {dual}"
 
 
 def test_regenerated_from_csvs_alone(made, tmp_path):
@@ -187,13 +189,13 @@ def test_regenerated_from_csvs_alone(made, tmp_path):
 def test_top_readme_section_is_rewritten_between_markers(made):
     _, results, _ = made
     readme = results.parent / "README.md"  # as the repository's README.md sits above benchmark/results
-    readme.write_text(f"# Title\n\nbefore\n{report.BEGIN}\nstale table\n{report.END}\nafter\n")
+    readme.write_text(f"# Title\n\nbefore\n{top_readme.BEGIN}\nstale table\n{top_readme.END}\nafter\n")
     planned = {(e, c, str(s)) for e in ENVS for c in CONFIGS for s in SEEDS}
     for _ in range(2):  # idempotent
         report.update_top_readme(readme, results, planned)
     text = readme.read_text()
-    assert text.startswith("# Title\n\nbefore\n" + report.BEGIN) and text.endswith(report.END + "\nafter\n")
-    assert "stale table" not in text and text.count(report.BEGIN) == 1
+    assert text.startswith("# Title\n\nbefore\n" + top_readme.BEGIN) and text.endswith(top_readme.END + "\nafter\n")
+    assert "stale table" not in text and text.count(top_readme.BEGIN) == 1
     assert "15 of the 16 planned 1M-step runs are in so far" in text
     assert "| Hopper-v4 | PPO-Clip | 2 | 159.8 ± 70.7 | 159.8 [109.8, 209.8] |" in text
     # Hopper seeds 0 and 1 and Walker2d seed 0 have all three forms; Hopper seed 1's dual diverges
@@ -301,7 +303,7 @@ def test_humanoid_joins_the_main_grid_at_every_state(tmp_path, pick):
     assert "| Humanoid-v4 | 716.11 ± 49.08 |" in scores  # the CleanRL reference
     for config in MAIN5:
         n = sum(c == config for c, _ in humanoid)
-        assert (f"| Humanoid-v4 | {report.label(config)} | {n} |" in scores) == (n > 0)
+        assert (f"| Humanoid-v4 | {label(config)} | {n} |" in scores) == (n > 0)
     clip_seeds = [seed for config, seed in humanoid if config == "ppo_clip"]
     assert identity.count("| Humanoid-v4 |") == len(clip_seeds)
     panels = 2 if humanoid else 1
@@ -339,21 +341,21 @@ def test_runs_outside_the_plan_are_named_not_aggregated(tmp_path):
 def test_several_script_versions_say_where_their_floats_are_checked(monkeypatch, tmp_path):
     versions = {"ppo_clip": {"aaaa": [("Hopper-v4", "ppo_clip", "0")], "bbbb": [("Humanoid-v4", "ppo_clip", "0")]}}
     manifest = [{"git_commit": "a" * 40, "git_dirty": "False"}]
-    s = report.Summary(runs={}, table=[], main=None, beta=None, zoo=None, identity=[], plan={}, suite="s", manifest=manifest,
+    s = summary.Summary(runs={}, table=[], main=None, beta=None, zoo=None, identity=[], plan={}, suite="s", manifest=manifest,
                        versions=versions, reps=1)
-    text = "\n".join(report.provenance_lines(s))
+    text = "\n".join(results_readme.provenance_lines(s))
     assert "PPO-Clip `ppo_clip.py` aaaa (1 run: Hopper-v4) + bbbb (1 run: Humanoid-v4)." in text
     guard = tmp_path / "test_replay.py"
     guard.write_text("")
-    monkeypatch.setattr(report, "REPO", tmp_path)
-    monkeypatch.setattr(report, "REPLAY_GUARD", guard.name)
+    monkeypatch.setattr(results_readme, "REPO", tmp_path)
+    monkeypatch.setattr(results_readme, "REPLAY_GUARD", guard.name)
     assert "these versions compute the same floats; where that is checked: `test_replay.py` replays" in (
-        "\n".join(report.provenance_lines(s))
+        "\n".join(results_readme.provenance_lines(s))
     )
     guard.unlink()
-    assert "no test here checks that they compute the same floats" in "\n".join(report.provenance_lines(s))
+    assert "no test here checks that they compute the same floats" in "\n".join(results_readme.provenance_lines(s))
     s.versions = {"ppo_clip": {"aaaa": versions["ppo_clip"]["aaaa"]}}  # one version: nothing to check
-    assert "floats" not in "\n".join(report.provenance_lines(s))
+    assert "floats" not in "\n".join(results_readme.provenance_lines(s))
 
 
 # ---- the zoo: its CSV columns and its own section ----
@@ -380,7 +382,7 @@ def test_gate_fractions_are_extracted_and_older_runs_keep_their_csvs(tmp_path):
     assert len(committed) >= 130
     for path in committed:
         header = path.read_text().split("\n", 1)[0].split(",")
-        assert header == ["step", *(col for col in report.TAGS if col in header)], path
+        assert header == ["step", *(col for col in TAGS if col in header)], path
 
 
 ZOO_SUITE = GRID_SUITE.split("[phases.humanoid]")[0] + """[phases.zoo]
@@ -490,7 +492,7 @@ def test_a_run_that_stopped_early_is_extracted_with_its_error(tmp_path, capsys):
     write_run(runs, "Hopper-v4", "ppo_clip", 0)
     for config, exit_code, error in (("zoo_cispo", 1, STOP.format("zoo_cispo")), ("zoo_gppo", -9, "Killed")):
         write_run(runs, "Hopper-v4", config, 0, finished=False, last=600)
-        args = report.read_json(runs / "Hopper-v4" / config / "seed0" / "meta.json")["args"]
+        args = read_json(runs / "Hopper-v4" / config / "seed0" / "meta.json")["args"]
         marker = {"exit_code": exit_code, "wall_time_s": 0.75, "args": args, "error": error}
         write_json(runs / "Hopper-v4" / config / "seed0" / "failed.json", marker)
     died = runs / "Hopper-v4" / "zoo_sapo" / "seed0"  # a Slurm job that died before its run started
@@ -512,8 +514,8 @@ def test_a_run_that_stopped_early_is_extracted_with_its_error(tmp_path, capsys):
     loaded = report.load_runs(results)
     assert loaded["Hopper-v4", "zoo_cispo", "0"]["status"] == STOP.format("zoo_cispo")
     assert loaded["Hopper-v4", "zoo_cispo", "0"]["last_step"] == 600
-    assert np.isnan(report.score(loaded["Hopper-v4", "zoo_cispo", "0"]))  # its own last 10% is not a score
-    assert report.score(loaded["Hopper-v4", "ppo_clip", "0"]) == 100 + 9.75
+    assert np.isnan(stats.score(loaded["Hopper-v4", "zoo_cispo", "0"]))  # its own last 10% is not a score
+    assert stats.score(loaded["Hopper-v4", "ppo_clip", "0"]) == 100 + 9.75
 
 
 def test_runs_that_stopped_early_have_no_score_and_leave_their_config_out_of_the_aggregate(tmp_path):
@@ -548,7 +550,7 @@ def test_runs_that_stopped_early_have_no_score_and_leave_their_config_out_of_the
     assert stopped.count("| Hopper-v4 | CISPO (MiniMax 2025) |") == 3
     # the top README's count says so
     top = results.parent / "README.md"
-    top.write_text(f"{report.BEGIN}\n{report.END}\n")
+    top.write_text(f"{top_readme.BEGIN}\n{top_readme.END}\n")
     planned = report.load_runs(results).keys()
     report.update_top_readme(top, results, planned)
     assert "All 72 planned 1M-step runs are in, 4 of them stopped early with an error (details" in top.read_text()
