@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmark import plots
 from benchmark.common import RESULTS, RUNS, SUITE, fail, read_csv, write_csv
 from benchmark.extract import extract
-from benchmark.results_readme import REFERENCE, readme
+from benchmark.results_readme import REFERENCE, SECTIONS, readme
 from benchmark.run import load_phase, suite_phases
 from benchmark.stats import IDENTICAL, SCORE_COLUMNS, load_runs
 from benchmark.summary import Summary, compute
@@ -33,14 +33,9 @@ def write(results: Path, s: Summary):
     write_csv(results / "scores.csv", SCORE_COLUMNS, s.table)
     write_csv(results / "identity.csv", ["env", "seed", "episodes", *IDENTICAL[1:]], s.identity)
     figures = plots.draw(results, s.main.runs, REFERENCE, s.main.agg, s.main.configs)
-    if s.beta and s.beta.envs:
-        kill = [("kill_frac", "kill-set fraction")]
-        figures += plots.draw_beside_clip(results, "beta", "β_t knob", s.beta, kill, "kill-set fraction")
-    if s.zoo and s.zoo.envs:
-        fractions = [("kill_frac", "kill-set fraction"), ("reversed_frac", "reversed fraction (G > 1)"),
-                     ("amplified_frac", "amplified fraction (G < 0)"), ("gate_mean", "mean G")]
-        what = "kill-set, reversed (G > 1) and amplified (G < 0) fractions and mean G"
-        figures += plots.draw_beside_clip(results, "zoo", "The zoo", s.zoo, fractions, what)
+    for name, sl in SECTIONS.items():
+        if s.slices.get(name) and s.slices[name].envs:
+            figures += plots.draw_beside_clip(results, name, sl.title, s.slices[name], sl.columns, sl.columns_title)
     (results / "README.md").write_text(readme(s, figures))
 
 

@@ -1,7 +1,9 @@
 """The results README (benchmark/results/README.md), rendered from the report's Summary: the count of planned
-runs and their provenance, the scores, the aggregates, the β_t slice and the zoo beside PPO-Clip, the runs that
+runs and their provenance, the scores, the aggregates, the slices beside PPO-Clip (SECTIONS), the runs that
 stopped early, the identity of the three clip forms, and the figures.
 """
+
+from typing import Callable, NamedTuple
 
 from benchmark.common import REPO, markdown_table
 from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label, run_key
@@ -38,19 +40,18 @@ def aggregate_lines(sec: Section, whose: str) -> list[str]:
     return text + [""] + ([aggregate_markdown(sec.agg), ""] if sec.agg.matrices else [])
 
 
-def zoo_section(zoo: Section, planned: set) -> list[str]:
+def zoo_section(zoo: Section, s: Summary) -> list[str]:
     """The results README's section on the zoo: published clip variants as gates of β_t."""
     own = [c for c in ZOO if c in zoo.configs]
     text = [
         "## The zoo: published clip variants as gates of β_t",
         "",
-        "`ppo_beta_shapes.py --beta-shape NAME` at each variant's published defaults (the script's). With"
-        " β_t = −w·Â·G_t a sample's gradient is −Â·(1 − G_t)·∇w: G = 0 leaves it unclipped, G = 1 zeroes it (the clip"
-        " does so on the kill set), G > 1 reverses it, G < 0 amplifies it.",
+        "`ppo_beta_shapes.py --beta-shape NAME` at each variant's published defaults (the script's); G_t is the"
+        " variant's gate in β_t = −w·Â·G_t.",
         "",
     ]
     if not own:
-        count = sum(key[1] in ZOO for key in planned)
+        count = sum(key[1] in ZOO for key in s.planned)
         return text + [f"No runs yet ({count} planned: `python -m benchmark.run --phase zoo`).", ""]
     return text + [
         "Configs (" + ", ".join(f"`{c}`: {label(c)}" for c in own) + ") on " + ", ".join(zoo.envs)
@@ -60,23 +61,17 @@ def zoo_section(zoo: Section, planned: set) -> list[str]:
         "",
         *aggregate_lines(zoo, "these configs"),
         "Fractions of each minibatch's samples on the kill set (Â > 0 and w > 1+ε, or Â < 0 and w < 1−ε, the"
-        " clip's), with G > 1 (gradient reversed) and with G < 0 (gradient amplified): each run's mean over its"
-        " updates, averaged over seeds (min–max over seeds), in percent; and mean G, likewise, in percent. Where G is"
-        " 0 or 1 (dual-clip, TR-PPO), mean G is the fraction of samples whose gradient is zeroed, which need not be"
-        " the kill set. CISPO's and GPPO's G = 1 − clip(w)/w is unbounded below as w → 0 (β_t = −w·Â·G stays"
-        " bounded), so their mean G is not finite once one sample's w comes near 0 (float32). PPO-Clip logs no"
-        " reversed or amplified fraction and no mean G: its G is 1 exactly on the kill set, so its mean G is its"
-        " kill-set fraction. Approx KL: the scripts' `losses/approx_kl`, the mean over an update's minibatches of"
-        " mean((w − 1) − log w), an estimate of KL(π_old‖π_θ) taken before each minibatch's step, so it measures how"
-        " far the update's inner loop takes the policy; its median over a run's updates, then the median over seeds"
-        " (min–max). PPO-Clip's runs logged it too, but their committed CSVs predate the column.",
+        " clip's), with G > 1 (gradient reversed) and with G < 0 (gradient amplified), and mean G: each run's mean"
+        " over its updates, averaged over seeds (min–max over seeds), in percent. Approx KL: `losses/approx_kl`, its"
+        " median over a run's updates, then the median over seeds (min–max). \"—\": the runs' CSVs have no such"
+        " column.",
         "",
         fractions_markdown(zoo.runs, zoo.envs, zoo.configs),
         "",
     ]
 
 
-def beta_section(beta: Section) -> list[str]:
+def beta_section(beta: Section, s: Summary) -> list[str]:
     """The results README's section on the β_t slice."""
     text = ["## The β_t knob beside PPO-Clip", ""]
     if not beta.envs:
@@ -89,6 +84,29 @@ def beta_section(beta: Section) -> list[str]:
         "",
         *aggregate_lines(beta, "these configs"),
     ]
+
+
+class Slice(NamedTuple):
+    """How the results README shows a slice beside PPO-Clip: its section, and its figures (plots.draw_beside_clip):
+    their title, the per-update columns drawn beside the returns, and what those show."""
+
+    section: Callable[[Section, Summary], list[str]]
+    title: str
+    columns: list[tuple[str, str]]  # CSV column → its axis label
+    columns_title: str
+
+
+# The slices' sections, in the README's order (summary.SLICES names them). A slice without an entry has none yet.
+SECTIONS = {
+    "beta": Slice(beta_section, "β_t knob", [("kill_frac", "kill-set fraction")], "kill-set fraction"),
+    "zoo": Slice(
+        zoo_section,
+        "The zoo",
+        [("kill_frac", "kill-set fraction"), ("reversed_frac", "reversed fraction (G > 1)"),
+         ("amplified_frac", "amplified fraction (G < 0)"), ("gate_mean", "mean G")],
+        "kill-set, reversed (G > 1) and amplified (G < 0) fractions and mean G",
+    ),
+}
 
 
 def versions_text(config: str, blobs: dict[str, list]) -> str:
@@ -190,8 +208,7 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
         "## Aggregate over envs",
         "",
         *aggregate_lines(s.main, "the main grid"),
-        *(beta_section(s.beta) if s.beta else []),
-        *(zoo_section(s.zoo, s.planned) if s.zoo else []),
+        *(line for name, sl in SECTIONS.items() if s.slices.get(name) for line in sl.section(s.slices[name], s)),
         *stopped_lines(s),
         "## Identity of the three forms of the clip gradient",
         "",

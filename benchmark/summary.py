@@ -1,14 +1,18 @@
 """What the report says, computed before anything is written: the runs grouped into the main grid and the
-slices that have a section of their own beside PPO-Clip, each with its score rows and its aggregate, and the
-plan (the suite's phases) they are counted against.
+slices beside PPO-Clip, each with its score rows and its aggregate, and the plan (the suite's phases) they are
+counted against.
 """
 
 from dataclasses import dataclass
 from typing import Optional
 
 from benchmark.common import stopped
-from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, config_key
+from benchmark.configs import BETA_SLICE, BETA_T, CONFIGS, SWEEP, ZOO, config_key
 from benchmark.stats import Aggregate, aggregate, identity_table, score_table, script_versions
+
+# The slices: groups of configs that are not the main grid's, each compared with PPO-Clip on its own envs (the
+# results README renders those in results_readme.SECTIONS). Every other config is the main grid's.
+SLICES = {"beta": BETA_SLICE, "zoo": ZOO, "beta_step": BETA_T, "sweep": SWEEP}
 
 
 @dataclass
@@ -60,8 +64,7 @@ class Summary:
     runs: dict  # {(env, config, seed): series}, as load_runs gives them
     table: list[dict]  # the score table: every env × config with a scored run
     main: Section  # the main grid
-    beta: Optional[Section]  # the β_t slice; None when it has neither runs nor planned runs
-    zoo: Optional[Section]  # the zoo of published variants; likewise
+    slices: dict[str, Optional[Section]]  # SLICES' names → each beside PPO-Clip; None without runs or planned runs
     identity: list[dict]
     plan: dict[str, set]  # suite phase → its planned {(env, config, seed)}
     suite: str  # the suite file's name
@@ -84,8 +87,7 @@ class Summary:
 
 
 def in_main_grid(config: str) -> bool:
-    """The β_t slice and the zoo have their own sections; every other config is the main grid's."""
-    return config not in BETA_SLICE and config not in ZOO
+    return not any(config in group for group in SLICES.values())
 
 
 def compute(runs: dict, manifest: list[dict], plan: dict[str, set], suite: str, reps: int) -> Summary:
@@ -101,8 +103,7 @@ def compute(runs: dict, manifest: list[dict], plan: dict[str, set], suite: str, 
         runs=runs,
         table=table,
         main=section(runs, table, reps, planned, main_configs),
-        beta=beside_clip(BETA_SLICE),
-        zoo=beside_clip(ZOO),
+        slices={name: beside_clip(group) for name, group in SLICES.items()},
         identity=identity_table(runs),
         plan=plan,
         suite=suite,

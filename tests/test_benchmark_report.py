@@ -341,7 +341,7 @@ def test_runs_outside_the_plan_are_named_not_aggregated(tmp_path):
 def test_several_script_versions_say_where_their_floats_are_checked(monkeypatch, tmp_path):
     versions = {"ppo_clip": {"aaaa": [("Hopper-v4", "ppo_clip", "0")], "bbbb": [("Humanoid-v4", "ppo_clip", "0")]}}
     manifest = [{"git_commit": "a" * 40, "git_dirty": "False"}]
-    s = summary.Summary(runs={}, table=[], main=None, beta=None, zoo=None, identity=[], plan={}, suite="s", manifest=manifest,
+    s = summary.Summary(runs={}, table=[], main=None, slices={}, identity=[], plan={}, suite="s", manifest=manifest,
                        versions=versions, reps=1)
     text = "\n".join(results_readme.provenance_lines(s))
     assert "PPO-Clip `ppo_clip.py` aaaa (1 run: Hopper-v4) + bbbb (1 run: Humanoid-v4)." in text
