@@ -328,6 +328,21 @@ def test_aggregate_leaves_out_an_env_whose_seeds_are_still_coming(tmp_path):
     assert "| PPO-Clip | 3 | 1.000 [" in aggregate and "| KL, fixed β=1 | 3 |" in aggregate
 
 
+def test_planned_slices_without_runs_leave_the_main_grid_alone(tmp_path):
+    """The β_t-step and sweep phases planned on Hopper-v4, none of their runs in: the main grid's aggregate still
+    covers Hopper (their configs are slices, not the main grid's), and no main table names them."""
+    results, _ = summarize_grid(tmp_path, [])
+    suite = tmp_path / "suite.toml"
+    suite.write_text(GRID_SUITE + '[phases.beta_step]\nconfigs = ["beta_step"]\nseeds = [0]\nenvs = ["Hopper-v4"]\n'
+                     '[phases.sweep]\nconfigs = ["ppo_kl_fixed_0.1", "ppo_kl_adaptive_0.02"]\nenvs = ["Hopper-v4"]\n')
+    assert report.main(["summarize", "--results", str(results), "--suite", str(suite), "--reps", "50"]) == 0
+    readme = (results / "README.md").read_text()
+    assert "(suite.toml: main 15 of 15, humanoid 0 of 15, beta_step 0 of 1, sweep 0 of 6)" in readme
+    aggregate = readme.split("## Aggregate over envs")[1].split("## Identity")[0]
+    assert "all of them: Hopper-v4. IQM" in aggregate and "| PPO-Clip | 3 | 1.000 [" in aggregate
+    assert "β_t step" not in readme and "d_targ" not in readme
+
+
 def test_runs_outside_the_plan_are_named_not_aggregated(tmp_path):
     results, readme = summarize_grid(tmp_path, [])
     write_csv_run(results, "Ant-v4", "ppo_clip", 0)  # no phase plans Ant-v4
