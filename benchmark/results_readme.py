@@ -9,7 +9,7 @@ from benchmark.common import REPO, markdown_table
 from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label, run_key
 from benchmark.stats import IDENTICAL, LAST_FRACTION
 from benchmark.summary import Section, Summary
-from benchmark.tables import aggregate_markdown, fractions_markdown, score_markdown
+from benchmark.tables import aggregate_markdown, fractions_markdown, merge_identical, score_markdown
 
 # CleanRL ppo_continuous_action.py at 1M steps, 3 seeds, mean ± std of the episodic return
 # (openrlbenchmark, tag pr-424). No Ant-v4 figure is published there.
@@ -194,9 +194,11 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
         "",
         f"Score of a run: the mean raw episodic return of the episodes that ended in the last {LAST_FRACTION:.0%} of its"
         " training steps. Per env and config of the main grid: n seeds, mean ± std (sample std) over seeds, and the IQM"
-        f" with its 95% stratified-bootstrap CI (rliable, {s.reps} reps). `scores.csv` has every config.",
+        f" with its 95% stratified-bootstrap CI (rliable, {s.reps} reps). `scores.csv` has every config. The three"
+        " forms of the clip gradient share one row on an env where their scores are equal and every same-seed run of"
+        " theirs is bitwise identical (see the identity table below).",
         "",
-        score_markdown(s.main.rows),
+        score_markdown(merge_identical(s.main.rows, s.identity)),
         "",
         "Reference lines in the plots: CleanRL `ppo_continuous_action.py`, 1M steps, 3 seeds, openrlbenchmark"
         f" ({REFERENCE_SOURCE}):",

@@ -8,7 +8,7 @@ import numpy as np
 
 from benchmark.common import markdown_table
 from benchmark.configs import label
-from benchmark.stats import Aggregate
+from benchmark.stats import IDENTICAL, SCORE_COLUMNS, Aggregate
 
 
 def pm(mean: float, std: float) -> str:
@@ -19,8 +19,26 @@ def with_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
     return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
+def merge_identical(rows: list[dict], identity: list[dict]) -> list[dict]:
+    """Score rows (as in scores.csv) with an env's rows of the three clip forms as one, in PPO-Clip's place, where
+    the three rows' scores are equal and the identity table finds every same-seed run of theirs bitwise identical;
+    elsewhere the rows as they are."""
+    merged = []
+    for env in dict.fromkeys(r["env"] for r in rows):
+        here = [r for r in rows if r["env"] == env]
+        forms = [r for r in here if r["config"] in IDENTICAL]
+        compared = [r for r in identity if r["env"] == env]
+        equal = len({tuple(str(r[col]) for col in SCORE_COLUMNS[2:]) for r in forms}) == 1
+        bitwise = all(r[c] == "identical" for r in compared for c in IDENTICAL[1:])
+        if len(forms) == len(IDENTICAL) and equal and compared and bitwise:
+            name = ", ".join(label(c) for c in IDENTICAL) + f" (×{len(IDENTICAL)}, bitwise identical)"
+            here = [{**r, "label": name} if r["config"] == IDENTICAL[0] else r for r in here if r not in forms[1:]]
+        merged += here
+    return merged
+
+
 def score_markdown(rows: list[dict]) -> str:
-    """Score table rows (as in scores.csv) as markdown; a column of the runs that stopped early where there are
+    """Score table rows (as in scores.csv; a row's "label" names its config) as markdown; a column of the runs that stopped early where there are
     some, and "—" for the scores of a cell without a scored run."""
     stops = any(int(r.get("stopped") or 0) for r in rows)
 
@@ -31,7 +49,7 @@ def score_markdown(rows: list[dict]) -> str:
 
     return markdown_table(
         ["env", "config", "n", *["stopped early"] * stops, "mean ± std", "IQM [95% CI]"],
-        [[r["env"], label(r["config"]), r["n"], *[r.get("stopped") or 0] * stops, *cells(r)] for r in rows],
+        [[r["env"], r.get("label") or label(r["config"]), r["n"], *[r.get("stopped") or 0] * stops, *cells(r)] for r in rows],
     )
 
 

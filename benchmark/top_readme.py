@@ -8,7 +8,7 @@ from pathlib import Path
 from benchmark.common import REPO, read_csv, stopped
 from benchmark.stats import IDENTICAL, load_runs
 from benchmark.summary import in_main_grid
-from benchmark.tables import score_markdown
+from benchmark.tables import merge_identical, score_markdown
 
 TOP_README = REPO / "README.md"
 BEGIN, END = "<!-- benchmark results: written by python -m benchmark.report -->", "<!-- end of benchmark results -->"
@@ -40,7 +40,7 @@ def update_top_readme(readme: Path, results: Path, planned: set):
         "",
         f"![PPO-Clip vs per-sample KL]({rel}/headline.png)",
         "",
-        score_markdown([row for row in scores if in_main_grid(row["config"])]),
+        score_markdown(merge_identical([row for row in scores if in_main_grid(row["config"])], identity)),
         "",
         f"Same-seed runs of {', '.join(IDENTICAL)} compared{'' if identity_complete else ' so far'}:"
         f" {len(compared)} env/seed pairs,"

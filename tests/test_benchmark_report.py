@@ -250,6 +250,8 @@ def test_no_beta_section_without_beta_runs(made):
 # ---- Humanoid-v4 in the main grid, at every state of its runs ----
 
 MAIN5 = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed", "ppo_kl_adaptive"]
+CLIP_FORMS = MAIN5[:3]
+THREE = "PPO-Clip, per-sample KL, dual (×3, bitwise identical)"  # their row where they are one
 GRID_SUITE = f"""configs = {MAIN5!r}
 seeds = [0, 1, 2]
 total_timesteps = 1000
@@ -301,9 +303,14 @@ def test_humanoid_joins_the_main_grid_at_every_state(tmp_path, pick):
     aggregate = readme.split("## Aggregate over envs")[1].split("## Identity")[0]
     identity = readme.split("## Identity")[1].split("## Plots")[0]
     assert "| Humanoid-v4 | 716.11 ± 49.08 |" in scores  # the CleanRL reference
+    seeds = {config: sorted(seed for c, seed in humanoid if c == config) for config in MAIN5}
+    merged = seeds["ppo_clip"] and seeds["ppo_clip"] == seeds["ppo_per_sample_kl"] == seeds["ppo_dual"]
     for config in MAIN5:
-        n = sum(c == config for c, _ in humanoid)
-        assert (f"| Humanoid-v4 | {label(config)} | {n} |" in scores) == (n > 0)
+        n = len(seeds[config])
+        if merged and config in CLIP_FORMS:  # the same seeds of each (base() is config-free): one row
+            assert f"| Humanoid-v4 | {THREE} | {n} |" in scores and f"| Humanoid-v4 | {label(config)} |" not in scores
+        else:
+            assert (f"| Humanoid-v4 | {label(config)} | {n} |" in scores) == (n > 0)
     clip_seeds = [seed for config, seed in humanoid if config == "ppo_clip"]
     assert identity.count("| Humanoid-v4 |") == len(clip_seeds)
     panels = 2 if humanoid else 1
@@ -326,6 +333,29 @@ def test_aggregate_leaves_out_an_env_whose_seeds_are_still_coming(tmp_path):
     assert "all of them: Hopper-v4. IQM" in aggregate
     assert "Humanoid-v4 (5 of its 15 planned runs are in)" in aggregate
     assert "| PPO-Clip | 3 | 1.000 [" in aggregate and "| KL, fixed β=1 | 3 |" in aggregate
+
+
+def test_the_clip_forms_share_a_row_only_where_they_are_identical(made, tmp_path):
+    """Hopper-v4 of the grid: the three forms' runs are identical (base() is config-free): one row, in the results
+    README and the top README, while scores.csv keeps three. Humanoid-v4: ppo_dual has a seed the others lack, so its
+    scores differ though the seed compared is identical: three rows. Hopper-v4 of `made`: equal scores, but ppo_dual
+    seed 1 diverges before the last 10%: three rows."""
+    humanoid = [("ppo_clip", 0), ("ppo_per_sample_kl", 0), ("ppo_dual", 0), ("ppo_dual", 1)]
+    results, readme = summarize_grid(tmp_path, humanoid)
+    top = results.parent / "README.md"
+    top.write_text(f"{top_readme.BEGIN}\n{top_readme.END}\n")
+    report.update_top_readme(top, results, report.load_runs(results).keys())
+    for text in (readme.split("## Scores")[1].split("## Aggregate")[0], top.read_text()):
+        assert f"| Hopper-v4 | {THREE} | 3 | 209.8 ± 100.0 | 209.8 [" in text
+        assert "| Hopper-v4 | PPO-Clip |" not in text and "| Hopper-v4 | dual |" not in text
+        assert "| Humanoid-v4 | PPO-Clip | 1 |" in text and "| Humanoid-v4 | per-sample KL | 1 |" in text
+        assert "| Humanoid-v4 | dual | 2 |" in text and f"| Humanoid-v4 | {THREE}" not in text
+    hopper = [r for r in report.read_csv(results / "scores.csv") if r["env"] == "Hopper-v4" and r["config"] in CLIP_FORMS]
+    assert len(hopper) == 3 and len({(r["mean"], r["iqm"]) for r in hopper}) == 1
+
+    readme = (made[1] / "README.md").read_text()
+    assert "| Hopper-v4 | PPO-Clip | 2 | 159.8 ± 70.7 |" in readme and "| Hopper-v4 | dual | 2 | 159.8 ± 70.7 |" in readme
+    assert "×3" not in readme
 
 
 def test_planned_slices_without_runs_leave_the_main_grid_alone(tmp_path):
