@@ -5,10 +5,10 @@
 only where its tag was logged. A CSV extracted before its column joined TAGS lacks it, even where its run logged
 the tag (the main grid's approx_kl and entropy, the β_t slice's gate_mean).
 
-runs.csv has a row per run: its provenance (commit, host, package versions) and its status: "finished", or
-the one-line error (`SCRIPT.py: error: ...`, e.g. a non-finite loss) of a run that stopped early. Such a run is
-extracted too, up to where it stopped: it counts as present, has no score, and the runner does not run it
-again. Any other failure (a crash, a kill) is left for the runner to retry.
+runs.csv has a row per run: its provenance (commit, host, CPU kind, package versions) and its status:
+"finished", or the one-line error (`SCRIPT.py: error: ...`, e.g. a non-finite loss) of a run that stopped early.
+Such a run is extracted too, up to where it stopped: it counts as present, has no score, and the runner does not
+run it again. Any other failure (a crash, a kill) is left for the runner to retry.
 """
 
 from pathlib import Path
@@ -36,7 +36,7 @@ TAGS = {  # CSV column → TensorBoard tag
     "kl_coef": "losses/kl_coef",
 }
 MANIFEST = ["env", "config", "seed", "total_timesteps", "wall_time_s", "status", "git_commit", "git_dirty", "host"]
-MANIFEST += ["python", *PACKAGES]
+MANIFEST += ["cpu", "python", *PACKAGES]  # cpu: meta.json's CPU kind; empty for a run whose meta.json has none
 
 
 def fmt(value: float) -> str:
@@ -84,6 +84,7 @@ def extract(runs_dir: Path, results: Path) -> tuple[int, int]:
         manifest[env, config, seed] = {
             **{"env": env, "config": config, "seed": seed, "wall_time_s": marker["wall_time_s"]},
             **{"total_timesteps": args[args.index("--total-timesteps") + 1], "host": meta["host"]},
+            "cpu": meta.get("cpu", {}).get("kind", ""),  # never guessed: the floats depend on it
             "status": FINISHED if marker_path.name == DONE else marker["error"],
             **{"git_commit": meta["git_commit"], "git_dirty": meta["git_dirty"], **meta["versions"]},
         }

@@ -16,6 +16,7 @@ in against them. The steps live in their own modules:
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 
 from benchmark import plots
@@ -23,7 +24,7 @@ from benchmark.common import RESULTS, RUNS, SUITE, fail, read_csv, write_csv
 from benchmark.extract import extract
 from benchmark.results_readme import REFERENCE, SECTIONS, readme
 from benchmark.run import load_phase, suite_phases
-from benchmark.stats import IDENTICAL, SCORE_COLUMNS, load_runs
+from benchmark.stats import IDENTITY_COLUMNS, SCORE_COLUMNS, load_runs
 from benchmark.summary import Summary, compute
 from benchmark.top_readme import TOP_README, update_top_readme
 
@@ -31,7 +32,7 @@ from benchmark.top_readme import TOP_README, update_top_readme
 def write(results: Path, s: Summary):
     """scores.csv, identity.csv, the figures and README.md, into results."""
     write_csv(results / "scores.csv", SCORE_COLUMNS, s.table)
-    write_csv(results / "identity.csv", ["env", "seed", "episodes", *IDENTICAL[1:]], s.identity)
+    write_csv(results / "identity.csv", IDENTITY_COLUMNS, s.identity)
     figures = plots.draw(results, s.main.runs, REFERENCE, s.main.agg, s.main.configs)
     for name, sl in SECTIONS.items():
         if s.slices.get(name) and s.slices[name].envs:
@@ -45,6 +46,41 @@ def summarize(results: Path, plan: dict[str, set], suite: str, reps: int) -> str
     return f"{len(s.present)} of {len(s.planned)} planned runs present; wrote {results / 'README.md'}"
 
 
+def bad(msg: str):
+    fail("benchmark.report", msg)
+
+
+def check_paths(args) -> dict[str, set]:
+    """Refuse a bad path or suite with one line (exit 2); return the plan: suite phase → its {(env, config, seed)}."""
+    if args.reps < 1:
+        bad(f"--reps must be at least 1, got {args.reps}")
+    if args.step in ("all", "extract"):
+        if args.runs.exists() and not args.runs.is_dir():
+            bad(f"--runs {args.runs} is not a directory")
+        if args.step == "extract" and not args.runs.exists():
+            bad(f"no runs directory {args.runs}")
+    existing = next(path for path in [args.results, *args.results.parents] if path.exists())
+    if not existing.is_dir():
+        bad(f"--results {args.results}: {existing} is not a directory")
+    plan = {}
+    if args.step in ("all", "summarize"):
+        if not args.suite.is_file():
+            bad(f"--suite {args.suite}: no such file")
+        try:
+            phases = suite_phases(args.suite)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            bad(f"--suite {args.suite}: not a TOML file ({e})")
+        for phase in args.phase or phases:
+            if phase not in phases:
+                bad(f"{args.suite}: no phase {phase!r} (phases: {', '.join(phases)})")
+            grid = load_phase(args.suite, phase)
+            try:
+                plan[phase] = {(e, c, str(s)) for e in grid["envs"] for c in grid["configs"] for s in grid["seeds"]}
+            except KeyError as e:
+                bad(f"{args.suite}: phase {phase!r} has no {e.args[0]!r}")
+    return plan
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmark.report", description=__doc__.split("\n\n")[0])
     p.add_argument("step", nargs="?", choices=["all", "extract", "summarize"], default="all")
@@ -54,22 +90,17 @@ def main(argv=None) -> int:
     p.add_argument("--phase", nargs="+", help="suite phase(s) planned (default: every phase of the suite)")
     p.add_argument("--reps", type=int, default=2000, help="bootstrap replications (default: %(default)s)")
     args = p.parse_args(argv)
-    if args.step in ("all", "extract"):
-        if args.runs.exists():
-            finished, stops = extract(args.runs, args.results)
-            print(f"extracted {finished} finished runs and {stops} that stopped early from {args.runs}")
-        elif args.step == "extract":
-            fail("benchmark.report", f"no runs directory {args.runs}")
+    plan = check_paths(args)  # every bad argument is refused before anything is written
+    if args.step in ("all", "extract") and args.runs.exists():
+        finished, stops = extract(args.runs, args.results)
+        print(f"extracted {finished} finished runs and {stops} that stopped early from {args.runs}")
     if args.step in ("all", "summarize"):
-        plan = {}
-        for phase in args.phase or suite_phases(args.suite):
-            grid = load_phase(args.suite, phase)
-            plan[phase] = {(e, c, str(s)) for e in grid["envs"] for c in grid["configs"] for s in grid["seeds"]}
+        if not (args.results / "csv").is_dir():
+            bad(f"no run CSVs in {args.results / 'csv'}: nothing to summarize (extract first, or check --results)")
         print(summarize(args.results, plan, args.suite.name, args.reps))
         if args.results.resolve() == RESULTS.resolve():  # the repository's own results
             update_top_readme(TOP_README, args.results, set().union(*plan.values()))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

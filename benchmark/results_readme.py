@@ -7,9 +7,9 @@ from typing import Callable, NamedTuple
 
 from benchmark.common import REPO, markdown_table
 from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label, run_key
-from benchmark.stats import IDENTICAL, LAST_FRACTION
+from benchmark.stats import LAST_FRACTION
 from benchmark.summary import Section, Summary
-from benchmark.tables import aggregate_markdown, fractions_markdown, merge_identical, score_markdown
+from benchmark.tables import aggregate_markdown, fractions_markdown, identity_markdown, merge_identical, score_markdown
 
 # CleanRL ppo_continuous_action.py at 1M steps, 3 seeds, mean ± std of the episodic return
 # (openrlbenchmark, tag pr-424). No Ant-v4 figure is published there.
@@ -215,9 +215,11 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
         "## Identity of the three forms of the clip gradient",
         "",
         "Are the logged episodic returns (steps and values) of `ppo_per_sample_kl` and `ppo_dual` bitwise those of"
-        " `ppo_clip` with the same seed? Where not, the first step at which they differ.",
+        " `ppo_clip` with the same seed? Where not, the first step at which they differ. CPU kind: `runs.csv`'s `cpu`"
+        " of the runs compared, one kind where they share it; unknown where a run's meta.json does not record it."
+        " The same code and seed give the same floats on one CPU kind: a pair whose runs ran on two kinds is marked.",
         "",
-        markdown_table(["env", "seed", "episodes", *IDENTICAL[1:]], [list(r.values()) for r in s.identity]),
+        identity_markdown(s.identity),
         "",
         "## Plots",
         "",

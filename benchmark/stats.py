@@ -10,7 +10,7 @@ sample).
 
 from collections import defaultdict
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 from rliable import library as rly
@@ -136,8 +136,11 @@ def first_divergence(a: tuple, b: tuple):
     return None
 
 
-def identity_table(runs: dict) -> list[dict]:
-    """Per env and seed with a ppo_clip run: each other form of the clip gradient vs ppo_clip."""
+def identity_table(runs: dict, cpus: Optional[dict] = None) -> list[dict]:
+    """Per env and seed with a ppo_clip run: each other form of the clip gradient vs ppo_clip, the CPU kind of each
+    run compared (`cpus`: {(env, config, seed): kind}; "unknown" where not recorded), and the forms whose run ran
+    on another CPU kind than ppo_clip's (both known): same seed, same code gives the same floats on one kind only."""
+    cpus = cpus or {}
     rows = []
     for env, config, seed in runs:
         if config != "ppo_clip":
@@ -150,8 +153,16 @@ def identity_table(runs: dict) -> list[dict]:
             else:
                 step = first_divergence(ref, runs[env, other, seed][RETURN])
                 row[other] = "identical" if step is None else f"diverges at step {step}"
+        kinds = {c: cpus.get((env, c, seed)) or "unknown" for c in IDENTICAL if (env, c, seed) in runs}
+        row.update({f"cpu_{c}": kinds.get(c, "") for c in IDENTICAL})
+        clip = kinds[IDENTICAL[0]]
+        differ = [c for c in IDENTICAL[1:] if clip != "unknown" and kinds.get(c, "unknown") not in ("unknown", clip)]
+        row["cpu_differs"] = " ".join(differ)
         rows.append(row)
     return rows
+
+
+IDENTITY_COLUMNS = ["env", "seed", "episodes", *IDENTICAL[1:], *(f"cpu_{c}" for c in IDENTICAL), "cpu_differs"]
 
 
 def script_versions(manifest: list[dict]) -> dict[str, dict[str, list]]:

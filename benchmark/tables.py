@@ -1,5 +1,6 @@
 """The report's Markdown tables, shared by the results README and the top README's generated block: scores
-(mean ± std, IQM with its CI), normalized aggregates, and the zoo's gate fractions.
+(mean ± std, IQM with its CI; the three clip forms as one row where they are identical), normalized aggregates,
+the zoo's gate fractions, and the identity of the clip forms with the CPU kind of each run.
 """
 
 from collections import defaultdict
@@ -98,3 +99,20 @@ def fractions_markdown(runs: dict, envs: list[str], configs: list[str]) -> str:
              kl(kls[env, config])] for env in envs for config in configs if (env, config) in cells]
     header = ["env", "config", "n", *(f"{name} %" for name in GATE_FRACTIONS.values()), "approx KL, median"]
     return markdown_table(header, rows)
+
+
+def identity_markdown(rows: list[dict]) -> str:
+    """Identity rows (as in identity.csv) as markdown: each form against ppo_clip, marked where the two runs ran on
+    different CPU kinds, and the CPU kind of the runs compared (one where they share it, else each run's)."""
+
+    def cpu(r):
+        kinds = {c: r[f"cpu_{c}"] for c in IDENTICAL if r[f"cpu_{c}"]}
+        return kinds[IDENTICAL[0]] if len(set(kinds.values())) == 1 else "; ".join(f"{c}: {k}" for c, k in kinds.items())
+
+    def cell(r, form):
+        return r[form] + (" (different CPU kinds)" if form in r["cpu_differs"].split() else "")
+
+    return markdown_table(
+        ["env", "seed", "episodes", *IDENTICAL[1:], "CPU kind"],
+        [[r["env"], r["seed"], r["episodes"], *(cell(r, form) for form in IDENTICAL[1:]), cpu(r)] for r in rows],
+    )

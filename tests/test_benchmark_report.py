@@ -32,8 +32,9 @@ def base(env, config, seed):
     return (50 if config == "ppo_kl_fixed" else 100) * (seed + 1) + (1000 if env == "Walker2d-v4" else 0)
 
 
-def write_run(out, env, config, seed, finished=True, last=1000):
-    """The run's TensorBoard file up to step `last`, its meta.json, and done.json if it finished."""
+def write_run(out, env, config, seed, finished=True, last=1000, cpu=None):
+    """The run's TensorBoard file up to step `last`, its meta.json (with the CPU kind `cpu`, if given), and
+    done.json if it finished."""
     run_dir = out / env / config / f"seed{seed}"
     writer = SummaryWriter(run_dir / "tb" / f"{env}__{config}__{seed}__1700000000")
     for step in (step for step in EPISODE_STEPS if step <= last):
@@ -55,6 +56,8 @@ def write_run(out, env, config, seed, finished=True, last=1000):
     versions = {"python": "3.11", "torch": "2", "gymnasium": "1", "mujoco": "3", "numpy": "2"}
     args = [f"{config}.py", "--seed", str(seed), "--total-timesteps", "1000"]
     meta = {"args": args, "host": "h", "git_commit": "c0ffee" * 6 + "abcd", "git_dirty": False, "versions": versions}
+    if cpu:
+        meta["cpu"] = {"kind": cpu, "model": cpu.split(",")[0], "torch_capability": cpu.split(", ")[-1]}
     write_json(run_dir / "meta.json", meta)
     if finished:
         write_json(run_dir / "done.json", {"exit_code": 0, "wall_time_s": 1.5, "args": args})
@@ -121,14 +124,49 @@ def test_aggregate_normalized_by_ppo_clip():
 
 def test_identity_table(made):
     _, results, _ = made
+    unknown = {"cpu_ppo_clip": "unknown", "cpu_ppo_per_sample_kl": "unknown", "cpu_ppo_dual": "unknown", "cpu_differs": ""}
     assert report.read_csv(results / "identity.csv") == [
-        {"env": "Hopper-v4", "seed": "0", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "identical"},
-        {"env": "Hopper-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "diverges at step 600"},
-        {"env": "Walker2d-v4", "seed": "0", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "identical"},
-        {"env": "Walker2d-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "missing"},
+        {"env": "Hopper-v4", "seed": "0", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "identical", **unknown},
+        {"env": "Hopper-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "diverges at step 600", **unknown},
+        {"env": "Walker2d-v4", "seed": "0", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "identical", **unknown},
+        {"env": "Walker2d-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "missing",
+         **unknown, "cpu_ppo_dual": ""},  # the fake runs record no CPU; the missing run has none at all
     ]
     steps = np.array([1.0, 2, 3])
     assert stats.first_divergence((steps, steps), (steps[:2], steps[:2])) == 3  # one is shorter
+
+
+def test_identity_names_each_runs_cpu_kind_and_marks_a_pair_across_kinds(tmp_path):
+    """runs.csv's cpu is meta.json's CPU kind, empty for a run without one (never guessed); the identity table names
+    each compared run's kind ("unknown" for those) and marks a pair whose runs ran on two known kinds."""
+    runs, results, suite = tmp_path / "runs", tmp_path / "results", tmp_path / "suite.toml"
+    suite.write_text(SUITE)
+    a, b = "CPU A (family 1, model 2, stepping 3), AVX2", "CPU B (family 4, model 5, stepping 6), AVX512"
+    kinds = {  # (env, seed) → the kinds of ppo_clip's, ppo_per_sample_kl's and ppo_dual's runs
+        ("Hopper-v4", 0): (a, a, a),
+        ("Hopper-v4", 1): (a, a, b),  # dual's run elsewhere
+        ("Walker2d-v4", 0): (a, None, b),  # per-sample KL's run older: its kind is not known
+        ("Walker2d-v4", 1): (None, None, None),
+    }
+    for (env, seed), cpus in kinds.items():
+        for config, cpu in zip(CONFIGS[:3], cpus):
+            write_run(runs, env, config, seed, cpu=cpu)
+    assert report.main(["--runs", str(runs), "--results", str(results), "--suite", str(suite), "--reps", "20"]) == 0
+    manifest = {(r["env"], r["config"], r["seed"]): r["cpu"] for r in report.read_csv(results / "runs.csv")}
+    assert manifest["Hopper-v4", "ppo_dual", "1"] == b and manifest["Walker2d-v4", "ppo_clip", "1"] == ""
+    identity = {(r["env"], r["seed"]): r for r in report.read_csv(results / "identity.csv")}
+    assert [identity["Hopper-v4", "1"][f"cpu_{c}"] for c in CONFIGS[:3]] == [a, a, b]
+    assert identity["Hopper-v4", "0"]["cpu_differs"] == "" and identity["Hopper-v4", "1"]["cpu_differs"] == "ppo_dual"
+    assert [identity["Walker2d-v4", "0"][f"cpu_{c}"] for c in CONFIGS[:3]] == [a, "unknown", b]
+    assert identity["Walker2d-v4", "0"]["cpu_differs"] == "ppo_dual"  # per-sample KL's pair: not known to differ
+    assert identity["Walker2d-v4", "1"]["cpu_ppo_clip"] == "unknown" and identity["Walker2d-v4", "1"]["cpu_differs"] == ""
+    readme = (results / "README.md").read_text()
+    assert f"| Hopper-v4 | 0 | 5 | identical | identical | {a} |" in readme
+    assert (f"| Hopper-v4 | 1 | 5 | identical | diverges at step 600 (different CPU kinds) |"
+            f" ppo_clip: {a}; ppo_per_sample_kl: {a}; ppo_dual: {b} |") in readme
+    assert (f"| Walker2d-v4 | 0 | 5 | identical | identical (different CPU kinds) |"
+            f" ppo_clip: {a}; ppo_per_sample_kl: unknown; ppo_dual: {b} |") in readme
+    assert "| Walker2d-v4 | 1 | 5 | identical | diverges at step 600 | unknown |" in readme
 
 
 def test_readme_and_plots(made):
@@ -610,3 +648,37 @@ def test_a_run_with_two_tensorboard_runs_is_refused(tmp_path, capsys):
         report.extract(runs, tmp_path / "results")
     assert exc.value.code == 2 and "holds 2 TensorBoard runs; the runner writes one" in capsys.readouterr().err
     assert not (tmp_path / "results" / "csv").exists()
+
+
+# ---- bad paths: one line on stderr, exit 2, nothing written ----
+
+BAD_PATHS = {  # the arguments (in tmp: runs/ with a finished run, results/ with its CSV, a file, suite.toml) → message
+    "--results FILE": (["--runs", "runs", "--results", "file"], "--results file: file is not a directory"),
+    "summarize --results FILE": (["summarize", "--results", "file"], "--results file: file is not a directory"),
+    "extract --results FILE/sub": (["extract", "--runs", "runs", "--results", "file/sub"], "--results file/sub: file is"),
+    "summarize --results typo": (["summarize", "--results", "typo"], "no run CSVs in typo/csv: nothing to summarize"),
+    "--runs FILE": (["--runs", "file", "--results", "results"], "--runs file is not a directory"),
+    "extract --runs FILE": (["extract", "--runs", "file", "--results", "results"], "--runs file is not a directory"),
+    "extract --runs missing": (["extract", "--runs", "nope", "--results", "results"], "no runs directory nope"),
+    "--suite missing": (["--runs", "runs", "--results", "results", "--suite", "nope.toml"], "--suite nope.toml: no such file"),
+    "--suite DIR": (["summarize", "--results", "results", "--suite", "runs"], "--suite runs: no such file"),
+    "--suite not TOML": (["summarize", "--results", "results", "--suite", "file"], "--suite file: not a TOML file ("),
+    "--phase unknown": (["--runs", "runs", "--results", "results", "--phase", "nope"], "suite.toml: no phase 'nope' (phases: main)"),
+    "--reps 0": (["--runs", "runs", "--results", "results", "--reps", "0"], "--reps must be at least 1, got 0"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PATHS)
+def test_bad_paths_are_refused_before_anything_is_written(tmp_path, monkeypatch, capsys, case):
+    argv, message = BAD_PATHS[case]
+    monkeypatch.chdir(tmp_path)
+    write_run(tmp_path / "runs", "Hopper-v4", "ppo_clip", 0)
+    write_csv_run(tmp_path / "results", "Hopper-v4", "ppo_clip", 0)
+    (tmp_path / "file").write_text("not a directory = [\n")
+    (tmp_path / "suite.toml").write_text(SUITE)
+    before = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
+    with pytest.raises(SystemExit) as exc:
+        report.main(argv + ([] if "--suite" in argv else ["--suite", "suite.toml"]))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith(f"benchmark.report: error: {message}") and err.count("\n") == 1, err
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == before
