@@ -146,6 +146,19 @@ def provenance_lines(s: Summary) -> list[str]:
     return text
 
 
+def checkpoint_lines(s: Summary) -> list[str]:
+    """Where the runs' checkpoints are, and their evaluation, once there are some."""
+    evaluated = [r for r in s.manifest if r.get("eval_mean")]
+    if not evaluated:
+        return []
+    return [
+        f"Checkpoints: {len(evaluated)} runs (launched with `--save-model`) have their final model in"
+        " `checkpoints/ENV/CONFIG/seedN.pt`, and `runs.csv` its deterministic evaluation after training (`eval_mean`,"
+        " `eval_std`: np.mean and np.std of the episodes' returns; `python SCRIPT.py --eval-checkpoint PATH --seed N`"
+        " evaluates it again)."
+    ]
+
+
 def plan_lines(s: Summary) -> list[str]:
     """How many planned runs are in, per suite phase, and which are missing where few are."""
     outside = s.runs.keys() - s.planned
@@ -189,6 +202,7 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
         "",
         *plan_lines(s),
         *provenance_lines(s),
+        *checkpoint_lines(s),
         "",
         "## Scores",
         "",

@@ -682,3 +682,88 @@ def test_bad_paths_are_refused_before_anything_is_written(tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.startswith(f"benchmark.report: error: {message}") and err.count("\n") == 1, err
     assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == before
+
+
+# ---- checkpoints and their evaluation ----
+
+# A Hopper evaluation's float64 returns. From TensorBoard's float32 copies, their mean would print as 2431.348901.
+EVAL_RETURNS = [1823.0428668886848, 2227.754345710519, 2607.858436362594, 2254.4782570608577, 2735.824837661059,
+                1871.7129797128555, 2877.02281497647, 2220.0662066624586, 2085.4286366532774, 3610.299497022254]
+
+
+def write_saved_run(out, env, config, seed, checkpoint=b"weights", printed=EVAL_RETURNS):
+    """write_run's finished run, launched with --save-model: its checkpoint (these bytes; None: none), its evaluation's
+    eval/episodic_return events (EVAL_RETURNS) and its printed evaluation line (of `printed`)."""
+    write_run(out, env, config, seed)
+    run_dir = out / env / config / f"seed{seed}"
+    meta = read_json(run_dir / "meta.json")
+    write_json(run_dir / "meta.json", {**meta, "args": [*meta["args"], "--save-model"]})
+    (tb_dir,) = (run_dir / "tb").iterdir()
+    writer = SummaryWriter(tb_dir)
+    for episode, value in enumerate(EVAL_RETURNS):
+        writer.add_scalar("eval/episodic_return", value, episode)
+    writer.close()
+    line = f"eval: episodic returns {printed}, mean {np.mean(printed):.6f}"
+    (run_dir / "log.txt").write_text(f"update 10/10\nmodel saved to {tb_dir / 'model.pt'}\n{line}\n")
+    if checkpoint is not None:
+        (tb_dir / "model.pt").write_bytes(checkpoint)
+    return tb_dir / "model.pt"
+
+
+def test_a_finished_run_leaves_its_checkpoint_and_its_evaluation(tmp_path):
+    """The checkpoint lands in checkpoints/ENV/CONFIG/seedN.pt; eval_mean and eval_std are the printed returns' (float64)
+    np.mean and np.std, written so that they read back exactly. Runs launched without --save-model, and a run with it
+    that stopped early (the script saves no checkpoint then), have neither; extracting again changes nothing."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    source = write_saved_run(runs, "Hopper-v4", "ppo_clip", 0)
+    write_run(runs, "Hopper-v4", "ppo_dual", 0)  # from before --save-model
+    write_run(runs, "Hopper-v4", "zoo_cispo", 0, finished=False, last=600)  # stopped early: no checkpoint, no evaluation
+    run_dir = runs / "Hopper-v4" / "zoo_cispo" / "seed0"
+    args = [*read_json(run_dir / "meta.json")["args"], "--save-model"]
+    write_json(run_dir / "meta.json", {**read_json(run_dir / "meta.json"), "args": args})
+    write_json(run_dir / "failed.json", {"exit_code": 1, "wall_time_s": 0.5, "args": args, "error": STOP.format("zoo_cispo")})
+    for _ in range(2):
+        assert report.extract(runs, results) == (2, 1)
+        assert (results / "checkpoints" / "Hopper-v4" / "ppo_clip" / "seed0.pt").read_bytes() == source.read_bytes()
+        assert [p.relative_to(results).as_posix() for p in results.rglob("*.pt")] == ["checkpoints/Hopper-v4/ppo_clip/seed0.pt"]
+        rows = {r["config"]: r for r in report.read_csv(results / "runs.csv")}
+        assert float(rows["ppo_clip"]["eval_mean"]) == np.mean(EVAL_RETURNS)
+        assert float(rows["ppo_clip"]["eval_std"]) == np.std(EVAL_RETURNS)
+        assert f"{float(rows['ppo_clip']['eval_mean']):.6f}" == "2431.348888"  # as the script prints it
+        assert rows["ppo_dual"]["eval_mean"] == rows["ppo_dual"]["eval_std"] == rows["zoo_cispo"]["eval_mean"] == ""
+        assert rows["zoo_cispo"]["status"] == STOP.format("zoo_cispo")
+
+
+def test_a_committed_checkpoint_is_never_overwritten(tmp_path, capsys):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    source = write_saved_run(runs, "Hopper-v4", "ppo_clip", 0, checkpoint=b"new weights")
+    committed = results / "checkpoints" / "Hopper-v4" / "ppo_clip" / "seed0.pt"
+    committed.parent.mkdir(parents=True)
+    committed.write_bytes(b"old weights")
+    with pytest.raises(SystemExit) as exc:
+        report.extract(runs, results)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert f"error: {source} differs from the committed {committed}; a committed checkpoint is never overwritten" in err
+    assert committed.read_bytes() == b"old weights" and not (results / "csv").exists() and not (results / "runs.csv").exists()
+    committed.write_bytes(b"new weights")  # the same bytes: nothing to refuse
+    assert report.extract(runs, results) == (1, 0)
+
+
+@pytest.mark.parametrize("broken", ["no checkpoint", "printed returns differ"])
+def test_a_finished_run_with_a_broken_artifact_is_named(tmp_path, capsys, broken):
+    """A run launched with --save-model that finished without its checkpoint, or whose printed evaluation is not its
+    logged one, stops the report with one line naming it; nothing is written."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    write_run(runs, "Hopper-v4", "ppo_dual", 0)
+    if broken == "no checkpoint":
+        write_saved_run(runs, "Hopper-v4", "ppo_clip", 0, checkpoint=None)
+        message = f"{runs / 'Hopper-v4' / 'ppo_clip' / 'seed0'} finished with --save-model but holds no checkpoint"
+    else:
+        write_saved_run(runs, "Hopper-v4", "ppo_clip", 0, printed=[*EVAL_RETURNS[:9], 7.0])
+        message = "the evaluation printed in log.txt is not the one in its eval/episodic_return events"
+    with pytest.raises(SystemExit) as exc:
+        report.extract(runs, results)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and err.count("\n") == 1
+    assert not results.exists()
