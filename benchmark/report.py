@@ -1,12 +1,12 @@
 """Benchmark report, in two steps, so that everything can be made again from the committed CSVs:
 
     python -m benchmark.report              # both steps (extract only where the runs dir exists), every phase
-    python -m benchmark.report extract      # runs' TensorBoard files → results/csv/, runs.csv
+    python -m benchmark.report extract      # runs → results/csv/, runs.csv, checkpoints/
     python -m benchmark.report summarize    # results/csv/ → results/README.md, scores.csv, identity.csv, *.png
 
 The planned runs are the suite's phases (all of them unless --phase names some); the report counts the runs
 in against them. The steps live in their own modules:
-    extract.py         the runs' TensorBoard files → one CSV per run, runs.csv
+    extract.py         the runs' TensorBoard files → one CSV per run, runs.csv; the runs' checkpoints
     stats.py           scores, aggregates, identity of the clip forms, script versions
     summary.py         the main grid and the slices beside PPO-Clip, each with its scores and aggregate
     tables.py          the Markdown tables
