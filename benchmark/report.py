@@ -65,7 +65,7 @@ def check_paths(args) -> dict[str, set]:
     plan = {}
     if args.step in ("all", "summarize"):
         if not args.suite.is_file():
-            bad(f"--suite {args.suite}: no such file")
+            bad(f"--suite {args.suite}: {'not a file' if args.suite.exists() else 'no such file'}")
         try:
             phases = suite_phases(args.suite)
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -661,7 +661,7 @@ BAD_PATHS = {  # the arguments (in tmp: runs/ with a finished run, results/ with
     "extract --runs FILE": (["extract", "--runs", "file", "--results", "results"], "--runs file is not a directory"),
     "extract --runs missing": (["extract", "--runs", "nope", "--results", "results"], "no runs directory nope"),
     "--suite missing": (["--runs", "runs", "--results", "results", "--suite", "nope.toml"], "--suite nope.toml: no such file"),
-    "--suite DIR": (["summarize", "--results", "results", "--suite", "runs"], "--suite runs: no such file"),
+    "--suite DIR": (["summarize", "--results", "results", "--suite", "runs"], "--suite runs: not a file"),
     "--suite not TOML": (["summarize", "--results", "results", "--suite", "file"], "--suite file: not a TOML file ("),
     "--phase unknown": (["--runs", "runs", "--results", "results", "--phase", "nope"], "suite.toml: no phase 'nope' (phases: main)"),
     "--reps 0": (["--runs", "runs", "--results", "results", "--reps", "0"], "--reps must be at least 1, got 0"),
