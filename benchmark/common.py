@@ -1,6 +1,7 @@
 """What the runner, the report and the speed comparison share: where things are, the one-line error exit,
-markdown tables, git provenance and package versions, a run's status."""
+CSV files and markdown tables, git provenance and package versions, the CPU, a run's status."""
 
+import csv
 import json
 import os
 import platform
@@ -26,6 +27,23 @@ def fail(prog: str, msg: str) -> NoReturn:
     """Bad arguments: one line on stderr, exit status 2 (as argparse does)."""
     print(f"{prog}: error: {msg}", file=sys.stderr)
     sys.exit(2)
+
+
+def read_csv(path: Path) -> list[dict]:
+    """The rows of a CSV file with a header, as dicts of strings; [] if there is no such file."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict]):
+    """A CSV file with a header; a row's missing columns are left empty. Makes the parent directories."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:

@@ -58,3 +58,15 @@ CONFIGS = {**MAIN, **BETA_SLICE, **ZOO, **SWEEP, **BETA_T}
 
 def label(name: str) -> str:
     return CONFIGS[name].label if name in CONFIGS else name
+
+
+def config_key(config: str):
+    """CONFIGS order, then any other config by name: the order of the report's tables."""
+    order = list(CONFIGS)
+    return order.index(config) if config in order else len(order), config
+
+
+def run_key(key: tuple[str, str, str]):
+    """A run's (env, config, seed) in the report's order: by env, config (config_key), seed as a number."""
+    env, config, seed = key
+    return env, *config_key(config), int(seed)

@@ -27,6 +27,12 @@ from benchmark.common import REPO, cpu_info, package_versions
 from benchmark.configs import CONFIGS
 
 META, LOG, TB, DONE, FAILED = "meta.json", "log.txt", "tb", "done.json", "failed.json"
+CHECKPOINT = "model.pt"  # what --save-model writes into the script's TensorBoard run directory
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The checkpoints a run's script wrote (one, for a finished run launched with --save-model)."""
+    return sorted((run_dir / TB).glob(f"*/{CHECKPOINT}"))
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,7 @@ class Run:
         return [sys.executable, str(REPO / script), *flags, "--runs-dir", str(self.dir / TB)]
 
     def checkpoints(self) -> list[Path]:
-        """The checkpoints the script wrote (one, for a finished run launched with --save-model)."""
-        return sorted((self.dir / TB).glob("*/model.pt"))
+        return checkpoints(self.dir)
 
     def status(self) -> str:
         """'done', 'failed', 'interrupted' (a directory without a marker) or 'new'."""

@@ -11,8 +11,10 @@ import pytest
 from scripts import REPO
 from torch.utils.tensorboard import SummaryWriter
 
-from benchmark import report
-from benchmark.job import write_json
+from benchmark import report, results_readme, stats, summary, top_readme
+from benchmark.configs import label
+from benchmark.extract import TAGS
+from benchmark.job import read_json, write_json
 
 ENVS, SEEDS = ["Hopper-v4", "Walker2d-v4"], [0, 1]
 CONFIGS = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed"]
@@ -30,8 +32,9 @@ def base(env, config, seed):
     return (50 if config == "ppo_kl_fixed" else 100) * (seed + 1) + (1000 if env == "Walker2d-v4" else 0)
 
 
-def write_run(out, env, config, seed, finished=True, last=1000):
-    """The run's TensorBoard file up to step `last`, its meta.json, and done.json if it finished."""
+def write_run(out, env, config, seed, finished=True, last=1000, cpu=None):
+    """The run's TensorBoard file up to step `last`, its meta.json (with the CPU kind `cpu`, if given), and
+    done.json if it finished."""
     run_dir = out / env / config / f"seed{seed}"
     writer = SummaryWriter(run_dir / "tb" / f"{env}__{config}__{seed}__1700000000")
     for step in (step for step in EPISODE_STEPS if step <= last):
@@ -53,6 +56,8 @@ def write_run(out, env, config, seed, finished=True, last=1000):
     versions = {"python": "3.11", "torch": "2", "gymnasium": "1", "mujoco": "3", "numpy": "2"}
     args = [f"{config}.py", "--seed", str(seed), "--total-timesteps", "1000"]
     meta = {"args": args, "host": "h", "git_commit": "c0ffee" * 6 + "abcd", "git_dirty": False, "versions": versions}
+    if cpu:
+        meta["cpu"] = {"kind": cpu, "model": cpu.split(",")[0], "torch_capability": cpu.split(", ")[-1]}
     write_json(run_dir / "meta.json", meta)
     if finished:
         write_json(run_dir / "done.json", {"exit_code": 0, "wall_time_s": 1.5, "args": args})
@@ -110,8 +115,8 @@ def test_aggregate_normalized_by_ppo_clip():
         for config, scores in (("ppo_clip", [1, 2, 3]), ("ppo_dual", [2, 4, 6]))
         for seed, score in enumerate(np.array(scores) * scale)
     }
-    table = report.score_table(runs, reps=100)
-    envs, matrices, point, interval = report.aggregate(runs, table, reps=100)
+    table = stats.score_table(runs, reps=100)
+    envs, matrices, point, interval = stats.aggregate(runs, table, reps=100)
     assert envs == ["A", "B"] and matrices["ppo_clip"].tolist() == [[0.5, 0.5], [1, 1], [1.5, 1.5]]
     assert point["ppo_clip"].tolist() == [1, 1] and point["ppo_dual"].tolist() == [2, 2]  # IQM, mean
     assert np.all(interval["ppo_dual"][0] <= 2) and np.all(interval["ppo_dual"][1] >= 2)
@@ -119,14 +124,49 @@ def test_aggregate_normalized_by_ppo_clip():
 
 def test_identity_table(made):
     _, results, _ = made
+    unknown = {"cpu_ppo_clip": "unknown", "cpu_ppo_per_sample_kl": "unknown", "cpu_ppo_dual": "unknown", "cpu_differs": ""}
     assert report.read_csv(results / "identity.csv") == [
-        {"env": "Hopper-v4", "seed": "0", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "identical"},
-        {"env": "Hopper-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "diverges at step 600"},
-        {"env": "Walker2d-v4", "seed": "0", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "identical"},
-        {"env": "Walker2d-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "missing"},
+        {"env": "Hopper-v4", "seed": "0", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "identical", **unknown},
+        {"env": "Hopper-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "diverges at step 600", **unknown},
+        {"env": "Walker2d-v4", "seed": "0", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "identical", **unknown},
+        {"env": "Walker2d-v4", "seed": "1", "episodes": "5", "ppo_per_sample_kl": "identical", "ppo_dual": "missing",
+         **unknown, "cpu_ppo_dual": ""},  # the fake runs record no CPU; the missing run has none at all
     ]
     steps = np.array([1.0, 2, 3])
-    assert report.first_divergence((steps, steps), (steps[:2], steps[:2])) == 3  # one is shorter
+    assert stats.first_divergence((steps, steps), (steps[:2], steps[:2])) == 3  # one is shorter
+
+
+def test_identity_names_each_runs_cpu_kind_and_marks_a_pair_across_kinds(tmp_path):
+    """runs.csv's cpu is meta.json's CPU kind, empty for a run without one (never guessed); the identity table names
+    each compared run's kind ("unknown" for those) and marks a pair whose runs ran on two known kinds."""
+    runs, results, suite = tmp_path / "runs", tmp_path / "results", tmp_path / "suite.toml"
+    suite.write_text(SUITE)
+    a, b = "CPU A (family 1, model 2, stepping 3), AVX2", "CPU B (family 4, model 5, stepping 6), AVX512"
+    kinds = {  # (env, seed) → the kinds of ppo_clip's, ppo_per_sample_kl's and ppo_dual's runs
+        ("Hopper-v4", 0): (a, a, a),
+        ("Hopper-v4", 1): (a, a, b),  # dual's run elsewhere
+        ("Walker2d-v4", 0): (a, None, b),  # per-sample KL's run older: its kind is not known
+        ("Walker2d-v4", 1): (None, None, None),
+    }
+    for (env, seed), cpus in kinds.items():
+        for config, cpu in zip(CONFIGS[:3], cpus):
+            write_run(runs, env, config, seed, cpu=cpu)
+    assert report.main(["--runs", str(runs), "--results", str(results), "--suite", str(suite), "--reps", "20"]) == 0
+    manifest = {(r["env"], r["config"], r["seed"]): r["cpu"] for r in report.read_csv(results / "runs.csv")}
+    assert manifest["Hopper-v4", "ppo_dual", "1"] == b and manifest["Walker2d-v4", "ppo_clip", "1"] == ""
+    identity = {(r["env"], r["seed"]): r for r in report.read_csv(results / "identity.csv")}
+    assert [identity["Hopper-v4", "1"][f"cpu_{c}"] for c in CONFIGS[:3]] == [a, a, b]
+    assert identity["Hopper-v4", "0"]["cpu_differs"] == "" and identity["Hopper-v4", "1"]["cpu_differs"] == "ppo_dual"
+    assert [identity["Walker2d-v4", "0"][f"cpu_{c}"] for c in CONFIGS[:3]] == [a, "unknown", b]
+    assert identity["Walker2d-v4", "0"]["cpu_differs"] == "ppo_dual"  # per-sample KL's pair: not known to differ
+    assert identity["Walker2d-v4", "1"]["cpu_ppo_clip"] == "unknown" and identity["Walker2d-v4", "1"]["cpu_differs"] == ""
+    readme = (results / "README.md").read_text()
+    assert f"| Hopper-v4 | 0 | 5 | identical | identical | {a} |" in readme
+    assert (f"| Hopper-v4 | 1 | 5 | identical | diverges at step 600 (different CPU kinds) |"
+            f" ppo_clip: {a}; ppo_per_sample_kl: {a}; ppo_dual: {b} |") in readme
+    assert (f"| Walker2d-v4 | 0 | 5 | identical | identical (different CPU kinds) |"
+            f" ppo_clip: {a}; ppo_per_sample_kl: unknown; ppo_dual: {b} |") in readme
+    assert "| Walker2d-v4 | 1 | 5 | identical | diverges at step 600 | unknown |" in readme
 
 
 def test_readme_and_plots(made):
@@ -161,7 +201,7 @@ def test_script_versions_name_the_code_each_config_ran(made):
     clip, dual, kl = (
         git("rev-parse", "--short=10", f"HEAD:{name}") for name in ("ppo_clip.py", "ppo_dual.py", "ppo_kl.py")
     )
-    versions = report.script_versions(manifest)
+    versions = stats.script_versions(manifest)
     assert versions == {
         "ppo_clip": {"?": [("B", "ppo_clip", "0")], clip: [("A", "ppo_clip", "0")]},  # two versions: one unknown
         "ppo_dual": {dual: [("A", "ppo_dual", "0"), ("A", "ppo_dual", "1")]},  # two runs, one version
@@ -169,8 +209,8 @@ def test_script_versions_name_the_code_each_config_ran(made):
         "ppo_kl_adaptive": {kl: [("A", "ppo_kl_adaptive", "0")]},  # configs of one script share its blob
     }
     # every version of a config is named, with the envs of its runs
-    assert report.versions_text("ppo_clip", versions["ppo_clip"]) == f"PPO-Clip `ppo_clip.py` {clip} (1 run: A) + ? (1 run: B)"
-    assert report.versions_text("ppo_dual", versions["ppo_dual"]) == f"dual `ppo_dual.py` {dual}"
+    assert results_readme.versions_text("ppo_clip", versions["ppo_clip"]) == f"PPO-Clip `ppo_clip.py` {clip} (1 run: A) + ? (1 run: B)"
+    assert results_readme.versions_text("ppo_dual", versions["ppo_dual"]) == f"dual `ppo_dual.py` {dual}"
 
 
 def test_regenerated_from_csvs_alone(made, tmp_path):
@@ -187,13 +227,13 @@ def test_regenerated_from_csvs_alone(made, tmp_path):
 def test_top_readme_section_is_rewritten_between_markers(made):
     _, results, _ = made
     readme = results.parent / "README.md"  # as the repository's README.md sits above benchmark/results
-    readme.write_text(f"# Title\n\nbefore\n{report.BEGIN}\nstale table\n{report.END}\nafter\n")
+    readme.write_text(f"# Title\n\nbefore\n{top_readme.BEGIN}\nstale table\n{top_readme.END}\nafter\n")
     planned = {(e, c, str(s)) for e in ENVS for c in CONFIGS for s in SEEDS}
     for _ in range(2):  # idempotent
         report.update_top_readme(readme, results, planned)
     text = readme.read_text()
-    assert text.startswith("# Title\n\nbefore\n" + report.BEGIN) and text.endswith(report.END + "\nafter\n")
-    assert "stale table" not in text and text.count(report.BEGIN) == 1
+    assert text.startswith("# Title\n\nbefore\n" + top_readme.BEGIN) and text.endswith(top_readme.END + "\nafter\n")
+    assert "stale table" not in text and text.count(top_readme.BEGIN) == 1
     assert "15 of the 16 planned 1M-step runs are in so far" in text
     assert "| Hopper-v4 | PPO-Clip | 2 | 159.8 ± 70.7 | 159.8 [109.8, 209.8] |" in text
     # Hopper seeds 0 and 1 and Walker2d seed 0 have all three forms; Hopper seed 1's dual diverges
@@ -248,6 +288,8 @@ def test_no_beta_section_without_beta_runs(made):
 # ---- Humanoid-v4 in the main grid, at every state of its runs ----
 
 MAIN5 = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed", "ppo_kl_adaptive"]
+CLIP_FORMS = MAIN5[:3]
+THREE = "PPO-Clip, per-sample KL, dual (×3, bitwise identical)"  # their row where they are one
 GRID_SUITE = f"""configs = {MAIN5!r}
 seeds = [0, 1, 2]
 total_timesteps = 1000
@@ -299,9 +341,14 @@ def test_humanoid_joins_the_main_grid_at_every_state(tmp_path, pick):
     aggregate = readme.split("## Aggregate over envs")[1].split("## Identity")[0]
     identity = readme.split("## Identity")[1].split("## Plots")[0]
     assert "| Humanoid-v4 | 716.11 ± 49.08 |" in scores  # the CleanRL reference
+    seeds = {config: sorted(seed for c, seed in humanoid if c == config) for config in MAIN5}
+    merged = seeds["ppo_clip"] and seeds["ppo_clip"] == seeds["ppo_per_sample_kl"] == seeds["ppo_dual"]
     for config in MAIN5:
-        n = sum(c == config for c, _ in humanoid)
-        assert (f"| Humanoid-v4 | {report.label(config)} | {n} |" in scores) == (n > 0)
+        n = len(seeds[config])
+        if merged and config in CLIP_FORMS:  # the same seeds of each (base() is config-free): one row
+            assert f"| Humanoid-v4 | {THREE} | {n} |" in scores and f"| Humanoid-v4 | {label(config)} |" not in scores
+        else:
+            assert (f"| Humanoid-v4 | {label(config)} | {n} |" in scores) == (n > 0)
     clip_seeds = [seed for config, seed in humanoid if config == "ppo_clip"]
     assert identity.count("| Humanoid-v4 |") == len(clip_seeds)
     panels = 2 if humanoid else 1
@@ -326,6 +373,44 @@ def test_aggregate_leaves_out_an_env_whose_seeds_are_still_coming(tmp_path):
     assert "| PPO-Clip | 3 | 1.000 [" in aggregate and "| KL, fixed β=1 | 3 |" in aggregate
 
 
+def test_the_clip_forms_share_a_row_only_where_they_are_identical(made, tmp_path):
+    """Hopper-v4 of the grid: the three forms' runs are identical (base() is config-free): one row, in the results
+    README and the top README, while scores.csv keeps three. Humanoid-v4: ppo_dual has a seed the others lack, so its
+    scores differ though the seed compared is identical: three rows. Hopper-v4 of `made`: equal scores, but ppo_dual
+    seed 1 diverges before the last 10%: three rows."""
+    humanoid = [("ppo_clip", 0), ("ppo_per_sample_kl", 0), ("ppo_dual", 0), ("ppo_dual", 1)]
+    results, readme = summarize_grid(tmp_path, humanoid)
+    top = results.parent / "README.md"
+    top.write_text(f"{top_readme.BEGIN}\n{top_readme.END}\n")
+    report.update_top_readme(top, results, report.load_runs(results).keys())
+    for text in (readme.split("## Scores")[1].split("## Aggregate")[0], top.read_text()):
+        assert f"| Hopper-v4 | {THREE} | 3 | 209.8 ± 100.0 | 209.8 [" in text
+        assert "| Hopper-v4 | PPO-Clip |" not in text and "| Hopper-v4 | dual |" not in text
+        assert "| Humanoid-v4 | PPO-Clip | 1 |" in text and "| Humanoid-v4 | per-sample KL | 1 |" in text
+        assert "| Humanoid-v4 | dual | 2 |" in text and f"| Humanoid-v4 | {THREE}" not in text
+    hopper = [r for r in report.read_csv(results / "scores.csv") if r["env"] == "Hopper-v4" and r["config"] in CLIP_FORMS]
+    assert len(hopper) == 3 and len({(r["mean"], r["iqm"]) for r in hopper}) == 1
+
+    readme = (made[1] / "README.md").read_text()
+    assert "| Hopper-v4 | PPO-Clip | 2 | 159.8 ± 70.7 |" in readme and "| Hopper-v4 | dual | 2 | 159.8 ± 70.7 |" in readme
+    assert "×3" not in readme
+
+
+def test_planned_slices_without_runs_leave_the_main_grid_alone(tmp_path):
+    """The β_t-step and sweep phases planned on Hopper-v4, none of their runs in: the main grid's aggregate still
+    covers Hopper (their configs are slices, not the main grid's), and no main table names them."""
+    results, _ = summarize_grid(tmp_path, [])
+    suite = tmp_path / "suite.toml"
+    suite.write_text(GRID_SUITE + '[phases.beta_step]\nconfigs = ["beta_step"]\nseeds = [0]\nenvs = ["Hopper-v4"]\n'
+                     '[phases.sweep]\nconfigs = ["ppo_kl_fixed_0.1", "ppo_kl_adaptive_0.02"]\nenvs = ["Hopper-v4"]\n')
+    assert report.main(["summarize", "--results", str(results), "--suite", str(suite), "--reps", "50"]) == 0
+    readme = (results / "README.md").read_text()
+    assert "(suite.toml: main 15 of 15, humanoid 0 of 15, beta_step 0 of 1, sweep 0 of 6)" in readme
+    aggregate = readme.split("## Aggregate over envs")[1].split("## Identity")[0]
+    assert "all of them: Hopper-v4. IQM" in aggregate and "| PPO-Clip | 3 | 1.000 [" in aggregate
+    assert "β_t step" not in readme and "d_targ" not in readme
+
+
 def test_runs_outside_the_plan_are_named_not_aggregated(tmp_path):
     results, readme = summarize_grid(tmp_path, [])
     write_csv_run(results, "Ant-v4", "ppo_clip", 0)  # no phase plans Ant-v4
@@ -339,21 +424,21 @@ def test_runs_outside_the_plan_are_named_not_aggregated(tmp_path):
 def test_several_script_versions_say_where_their_floats_are_checked(monkeypatch, tmp_path):
     versions = {"ppo_clip": {"aaaa": [("Hopper-v4", "ppo_clip", "0")], "bbbb": [("Humanoid-v4", "ppo_clip", "0")]}}
     manifest = [{"git_commit": "a" * 40, "git_dirty": "False"}]
-    s = report.Summary(runs={}, table=[], main=None, beta=None, zoo=None, identity=[], plan={}, suite="s", manifest=manifest,
+    s = summary.Summary(runs={}, table=[], main=None, slices={}, identity=[], plan={}, suite="s", manifest=manifest,
                        versions=versions, reps=1)
-    text = "\n".join(report.provenance_lines(s))
+    text = "\n".join(results_readme.provenance_lines(s))
     assert "PPO-Clip `ppo_clip.py` aaaa (1 run: Hopper-v4) + bbbb (1 run: Humanoid-v4)." in text
     guard = tmp_path / "test_replay.py"
     guard.write_text("")
-    monkeypatch.setattr(report, "REPO", tmp_path)
-    monkeypatch.setattr(report, "REPLAY_GUARD", guard.name)
+    monkeypatch.setattr(results_readme, "REPO", tmp_path)
+    monkeypatch.setattr(results_readme, "REPLAY_GUARD", guard.name)
     assert "these versions compute the same floats; where that is checked: `test_replay.py` replays" in (
-        "\n".join(report.provenance_lines(s))
+        "\n".join(results_readme.provenance_lines(s))
     )
     guard.unlink()
-    assert "no test here checks that they compute the same floats" in "\n".join(report.provenance_lines(s))
+    assert "no test here checks that they compute the same floats" in "\n".join(results_readme.provenance_lines(s))
     s.versions = {"ppo_clip": {"aaaa": versions["ppo_clip"]["aaaa"]}}  # one version: nothing to check
-    assert "floats" not in "\n".join(report.provenance_lines(s))
+    assert "floats" not in "\n".join(results_readme.provenance_lines(s))
 
 
 # ---- the zoo: its CSV columns and its own section ----
@@ -380,7 +465,7 @@ def test_gate_fractions_are_extracted_and_older_runs_keep_their_csvs(tmp_path):
     assert len(committed) >= 130
     for path in committed:
         header = path.read_text().split("\n", 1)[0].split(",")
-        assert header == ["step", *(col for col in report.TAGS if col in header)], path
+        assert header == ["step", *(col for col in TAGS if col in header)], path
 
 
 ZOO_SUITE = GRID_SUITE.split("[phases.humanoid]")[0] + """[phases.zoo]
@@ -490,7 +575,7 @@ def test_a_run_that_stopped_early_is_extracted_with_its_error(tmp_path, capsys):
     write_run(runs, "Hopper-v4", "ppo_clip", 0)
     for config, exit_code, error in (("zoo_cispo", 1, STOP.format("zoo_cispo")), ("zoo_gppo", -9, "Killed")):
         write_run(runs, "Hopper-v4", config, 0, finished=False, last=600)
-        args = report.read_json(runs / "Hopper-v4" / config / "seed0" / "meta.json")["args"]
+        args = read_json(runs / "Hopper-v4" / config / "seed0" / "meta.json")["args"]
         marker = {"exit_code": exit_code, "wall_time_s": 0.75, "args": args, "error": error}
         write_json(runs / "Hopper-v4" / config / "seed0" / "failed.json", marker)
     died = runs / "Hopper-v4" / "zoo_sapo" / "seed0"  # a Slurm job that died before its run started
@@ -512,8 +597,8 @@ def test_a_run_that_stopped_early_is_extracted_with_its_error(tmp_path, capsys):
     loaded = report.load_runs(results)
     assert loaded["Hopper-v4", "zoo_cispo", "0"]["status"] == STOP.format("zoo_cispo")
     assert loaded["Hopper-v4", "zoo_cispo", "0"]["last_step"] == 600
-    assert np.isnan(report.score(loaded["Hopper-v4", "zoo_cispo", "0"]))  # its own last 10% is not a score
-    assert report.score(loaded["Hopper-v4", "ppo_clip", "0"]) == 100 + 9.75
+    assert np.isnan(stats.score(loaded["Hopper-v4", "zoo_cispo", "0"]))  # its own last 10% is not a score
+    assert stats.score(loaded["Hopper-v4", "ppo_clip", "0"]) == 100 + 9.75
 
 
 def test_runs_that_stopped_early_have_no_score_and_leave_their_config_out_of_the_aggregate(tmp_path):
@@ -548,7 +633,7 @@ def test_runs_that_stopped_early_have_no_score_and_leave_their_config_out_of_the
     assert stopped.count("| Hopper-v4 | CISPO (MiniMax 2025) |") == 3
     # the top README's count says so
     top = results.parent / "README.md"
-    top.write_text(f"{report.BEGIN}\n{report.END}\n")
+    top.write_text(f"{top_readme.BEGIN}\n{top_readme.END}\n")
     planned = report.load_runs(results).keys()
     report.update_top_readme(top, results, planned)
     assert "All 72 planned 1M-step runs are in, 4 of them stopped early with an error (details" in top.read_text()
@@ -563,3 +648,122 @@ def test_a_run_with_two_tensorboard_runs_is_refused(tmp_path, capsys):
         report.extract(runs, tmp_path / "results")
     assert exc.value.code == 2 and "holds 2 TensorBoard runs; the runner writes one" in capsys.readouterr().err
     assert not (tmp_path / "results" / "csv").exists()
+
+
+# ---- bad paths: one line on stderr, exit 2, nothing written ----
+
+BAD_PATHS = {  # the arguments (in tmp: runs/ with a finished run, results/ with its CSV, a file, suite.toml) → message
+    "--results FILE": (["--runs", "runs", "--results", "file"], "--results file: file is not a directory"),
+    "summarize --results FILE": (["summarize", "--results", "file"], "--results file: file is not a directory"),
+    "extract --results FILE/sub": (["extract", "--runs", "runs", "--results", "file/sub"], "--results file/sub: file is"),
+    "summarize --results typo": (["summarize", "--results", "typo"], "no run CSVs in typo/csv: nothing to summarize"),
+    "--runs FILE": (["--runs", "file", "--results", "results"], "--runs file is not a directory"),
+    "extract --runs FILE": (["extract", "--runs", "file", "--results", "results"], "--runs file is not a directory"),
+    "extract --runs missing": (["extract", "--runs", "nope", "--results", "results"], "no runs directory nope"),
+    "--suite missing": (["--runs", "runs", "--results", "results", "--suite", "nope.toml"], "--suite nope.toml: no such file"),
+    "--suite DIR": (["summarize", "--results", "results", "--suite", "runs"], "--suite runs: not a file"),
+    "--suite not TOML": (["summarize", "--results", "results", "--suite", "file"], "--suite file: not a TOML file ("),
+    "--phase unknown": (["--runs", "runs", "--results", "results", "--phase", "nope"], "suite.toml: no phase 'nope' (phases: main)"),
+    "--reps 0": (["--runs", "runs", "--results", "results", "--reps", "0"], "--reps must be at least 1, got 0"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PATHS)
+def test_bad_paths_are_refused_before_anything_is_written(tmp_path, monkeypatch, capsys, case):
+    argv, message = BAD_PATHS[case]
+    monkeypatch.chdir(tmp_path)
+    write_run(tmp_path / "runs", "Hopper-v4", "ppo_clip", 0)
+    write_csv_run(tmp_path / "results", "Hopper-v4", "ppo_clip", 0)
+    (tmp_path / "file").write_text("not a directory = [\n")
+    (tmp_path / "suite.toml").write_text(SUITE)
+    before = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
+    with pytest.raises(SystemExit) as exc:
+        report.main(argv + ([] if "--suite" in argv else ["--suite", "suite.toml"]))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith(f"benchmark.report: error: {message}") and err.count("\n") == 1, err
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == before
+
+
+# ---- checkpoints and their evaluation ----
+
+# A Hopper evaluation's float64 returns. From TensorBoard's float32 copies, their mean would print as 2431.348901.
+EVAL_RETURNS = [1823.0428668886848, 2227.754345710519, 2607.858436362594, 2254.4782570608577, 2735.824837661059,
+                1871.7129797128555, 2877.02281497647, 2220.0662066624586, 2085.4286366532774, 3610.299497022254]
+
+
+def write_saved_run(out, env, config, seed, checkpoint=b"weights", printed=EVAL_RETURNS):
+    """write_run's finished run, launched with --save-model: its checkpoint (these bytes; None: none), its evaluation's
+    eval/episodic_return events (EVAL_RETURNS) and its printed evaluation line (of `printed`)."""
+    write_run(out, env, config, seed)
+    run_dir = out / env / config / f"seed{seed}"
+    meta = read_json(run_dir / "meta.json")
+    write_json(run_dir / "meta.json", {**meta, "args": [*meta["args"], "--save-model"]})
+    (tb_dir,) = (run_dir / "tb").iterdir()
+    writer = SummaryWriter(tb_dir)
+    for episode, value in enumerate(EVAL_RETURNS):
+        writer.add_scalar("eval/episodic_return", value, episode)
+    writer.close()
+    line = f"eval: episodic returns {printed}, mean {np.mean(printed):.6f}"
+    (run_dir / "log.txt").write_text(f"update 10/10\nmodel saved to {tb_dir / 'model.pt'}\n{line}\n")
+    if checkpoint is not None:
+        (tb_dir / "model.pt").write_bytes(checkpoint)
+    return tb_dir / "model.pt"
+
+
+def test_a_finished_run_leaves_its_checkpoint_and_its_evaluation(tmp_path):
+    """The checkpoint lands in checkpoints/ENV/CONFIG/seedN.pt; eval_mean and eval_std are the printed returns' (float64)
+    np.mean and np.std, written so that they read back exactly. Runs launched without --save-model, and a run with it
+    that stopped early (the script saves no checkpoint then), have neither; extracting again changes nothing."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    source = write_saved_run(runs, "Hopper-v4", "ppo_clip", 0)
+    write_run(runs, "Hopper-v4", "ppo_dual", 0)  # from before --save-model
+    write_run(runs, "Hopper-v4", "zoo_cispo", 0, finished=False, last=600)  # stopped early: no checkpoint, no evaluation
+    run_dir = runs / "Hopper-v4" / "zoo_cispo" / "seed0"
+    args = [*read_json(run_dir / "meta.json")["args"], "--save-model"]
+    write_json(run_dir / "meta.json", {**read_json(run_dir / "meta.json"), "args": args})
+    write_json(run_dir / "failed.json", {"exit_code": 1, "wall_time_s": 0.5, "args": args, "error": STOP.format("zoo_cispo")})
+    for _ in range(2):
+        assert report.extract(runs, results) == (2, 1)
+        assert (results / "checkpoints" / "Hopper-v4" / "ppo_clip" / "seed0.pt").read_bytes() == source.read_bytes()
+        assert [p.relative_to(results).as_posix() for p in results.rglob("*.pt")] == ["checkpoints/Hopper-v4/ppo_clip/seed0.pt"]
+        rows = {r["config"]: r for r in report.read_csv(results / "runs.csv")}
+        assert float(rows["ppo_clip"]["eval_mean"]) == np.mean(EVAL_RETURNS)
+        assert float(rows["ppo_clip"]["eval_std"]) == np.std(EVAL_RETURNS)
+        assert f"{float(rows['ppo_clip']['eval_mean']):.6f}" == "2431.348888"  # as the script prints it
+        assert rows["ppo_dual"]["eval_mean"] == rows["ppo_dual"]["eval_std"] == rows["zoo_cispo"]["eval_mean"] == ""
+        assert rows["zoo_cispo"]["status"] == STOP.format("zoo_cispo")
+
+
+def test_a_committed_checkpoint_is_never_overwritten(tmp_path, capsys):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    source = write_saved_run(runs, "Hopper-v4", "ppo_clip", 0, checkpoint=b"new weights")
+    committed = results / "checkpoints" / "Hopper-v4" / "ppo_clip" / "seed0.pt"
+    committed.parent.mkdir(parents=True)
+    committed.write_bytes(b"old weights")
+    with pytest.raises(SystemExit) as exc:
+        report.extract(runs, results)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert f"error: {source} differs from the committed {committed}; a committed checkpoint is never overwritten" in err
+    assert committed.read_bytes() == b"old weights" and not (results / "csv").exists() and not (results / "runs.csv").exists()
+    committed.write_bytes(b"new weights")  # the same bytes: nothing to refuse
+    assert report.extract(runs, results) == (1, 0)
+
+
+@pytest.mark.parametrize("broken", ["no checkpoint", "printed returns differ"])
+def test_a_finished_run_with_a_broken_artifact_is_named(tmp_path, capsys, broken):
+    """A run launched with --save-model that finished without its checkpoint, or whose printed evaluation is not its
+    logged one, stops the report with one line naming it; nothing is written."""
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    write_run(runs, "Hopper-v4", "ppo_dual", 0)
+    if broken == "no checkpoint":
+        write_saved_run(runs, "Hopper-v4", "ppo_clip", 0, checkpoint=None)
+        message = f"{runs / 'Hopper-v4' / 'ppo_clip' / 'seed0'} finished with --save-model but holds no checkpoint"
+    else:
+        write_saved_run(runs, "Hopper-v4", "ppo_clip", 0, printed=[*EVAL_RETURNS[:9], 7.0])
+        message = "the evaluation printed in log.txt is not the one in its eval/episodic_return events"
+    with pytest.raises(SystemExit) as exc:
+        report.extract(runs, results)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and err.count("\n") == 1
+    assert not results.exists()

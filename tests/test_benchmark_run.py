@@ -13,7 +13,7 @@ import pytest
 import torch
 from scripts import REPO, load_script
 
-from benchmark import report, run
+from benchmark import report, run, stats
 from benchmark.configs import CONFIGS, Config
 from benchmark.job import read_json
 
@@ -78,7 +78,7 @@ def test_grid_finishes_then_is_skipped(tmp_path, capsys, backend):
     assert report.extract(out, tmp_path / "results") == (8, 0)
     runs = report.load_runs(tmp_path / "results")
     assert len(runs) == 8 and all(len(series["episodic_return"][0]) > 5 for series in runs.values())
-    identity = report.identity_table(runs)
+    identity = stats.identity_table(runs)
     assert [(r["env"], r["seed"], r["ppo_per_sample_kl"]) for r in identity] == [
         (env, seed, "identical") for env in ("Hopper-v4", "Walker2d-v4") for seed in ("0", "1")
     ]

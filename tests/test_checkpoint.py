@@ -1,11 +1,18 @@
 """--save-model writes a weights_only checkpoint with the normalization statistics; evaluating it
-later, with the saved and frozen statistics, reproduces the returns logged after training."""
+later, with the saved and frozen statistics, reproduces the returns logged after training. A committed
+benchmark checkpoint evaluates to its committed eval_mean with every script, on the CPU kind that made it."""
 
 import ast
+import os
 import re
 
-from scripts import SHORT, run_dirs, run_script, scalars
+import pytest
+from scripts import REPO, SCRIPTS, SHORT, run_dirs, run_script, scalars
 import torch
+
+from benchmark.common import cpu_info, read_csv
+
+RESULTS = REPO / "benchmark" / "results"
 
 
 def eval_returns(stdout):
@@ -44,3 +51,30 @@ def test_eval_uses_saved_statistics(tmp_path):
     torch.save(ckpt, tmp_path / "shifted.pt")
     shifted = run_script("ppo_clip.py", "--eval-checkpoint", tmp_path / "shifted.pt", "--eval-episodes", "2", "--seed", "5", cwd=tmp_path)
     assert eval_returns(shifted.stdout) != eval_returns(saved.stdout)
+
+
+def test_a_committed_checkpoint_evaluates_to_its_committed_mean_with_every_script(tmp_path):
+    """One checkpoint in benchmark/results/checkpoints, evaluated by each script as a user would (10 episodes, the
+    run's seed), prints the mean that runs.csv commits for it. The floats depend on the CPU kind, so the checkpoint
+    is one whose run ran on this machine's kind; where there is none the test says so and skips."""
+    committed = sorted((RESULTS / "checkpoints").glob("*/*/seed*.pt"))
+    if not committed:
+        pytest.skip("no checkpoint is committed yet (benchmark/results/checkpoints/ is empty)")
+    rows = {(r["env"], r["config"], r["seed"]): r for r in read_csv(RESULTS / "runs.csv")}
+    keys = {path: (path.parts[-3], path.parts[-2], path.stem.removeprefix("seed")) for path in committed}
+    unevaluated = [str(path.relative_to(RESULTS)) for path, key in keys.items() if not rows.get(key, {}).get("eval_mean")]
+    assert not unevaluated, f"committed checkpoints without an eval_mean in runs.csv: {unevaluated}"
+    here = cpu_info({**os.environ, "OMP_NUM_THREADS": "1"})["kind"]
+    same = [path for path, key in keys.items() if rows[key]["cpu"] == here]
+    if not same:
+        kinds = sorted({rows[key]["cpu"] or "not recorded" for key in keys.values()})
+        pytest.skip(f"the committed checkpoints' runs ran on CPU kind(s) {kinds}, this machine is {here!r}: their"
+                    " eval_mean need not reproduce here")
+    path, row = same[0], rows[keys[same[0]]]
+    for script in SCRIPTS:
+        out = run_script(script, "--eval-checkpoint", path, "--eval-episodes", "10", "--seed", row["seed"], cwd=tmp_path)
+        (mean,) = re.findall(r"^eval.*: episodic returns \[.*\], mean (\S+)$", out.stdout, re.M)
+        assert mean == f"{float(row['eval_mean']):.6f}", (
+            f"{script} evaluates {path.relative_to(REPO)} to a mean of {mean}; runs.csv commits"
+            f" {row['eval_mean']} (CPU kind {here})"
+        )

@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 import pytest
+from benchmark.common import cpu_info
 from benchmark.configs import CONFIGS
 from benchmark.job import REPO, Run
 
@@ -87,6 +88,12 @@ def committed_script(config, commit, tmp_path):
     return path
 
 
+def cpu_kinds(row):
+    """The CPU kind of the committed run (runs.csv; runs from before it was recorded have none) and this machine's,
+    as the scripts see it (one thread)."""
+    return row.get("cpu") or "not recorded", cpu_info({**os.environ, "OMP_NUM_THREADS": "1"})["kind"]
+
+
 def test_the_main_configs_are_guarded():
     assert {"ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed", "ppo_kl_adaptive"} <= COMMITTED.keys()
 
@@ -106,18 +113,21 @@ def test_replay_reproduces_committed_run(config, tmp_path):
     (tmp_path / "old").mkdir()
     old = replay(committed_script(config, row["git_commit"], tmp_path), flags, tmp_path / "old")
     code_diff = first_difference(current, old)
+    committed_cpu, this_cpu = cpu_kinds(row)
     if code_diff is not None:
         i, now, then = code_diff
         pytest.fail(
             f"{config}: {script} no longer computes what it computed at {row['git_commit'][:10]}, the commit of its "
-            f"committed {ENV} seed-{SEED} run: on this machine, episode {i} ends as (step, return) {now} now and {then} "
+            f"committed {ENV} seed-{SEED} run (CPU kind: {committed_cpu}): on this machine (CPU kind: {this_cpu}), "
+            f"episode {i} ends as (step, return) {now} now and {then} "
             "with that commit's script. A change altered the floats: the committed 1M-step results are no longer this "
             "code's. Revert the change, or make it float-preserving, or re-run the benchmark."
         )
     i, here, committed = csv_diff
     warnings.warn(
-        f"{config}: this machine's CPU/torch build computes differently from the one that made the committed run "
-        f"({row['host']}, torch {row['torch']}): episode {i} is {here} here, {committed} in results/csv. The current "
+        f"{config}: this machine's CPU/torch build (CPU kind: {this_cpu}) computes differently from the one that made "
+        f"the committed run ({row['host']}, CPU kind: {committed_cpu}, torch {row['torch']}): episode {i} is {here} "
+        f"here, {committed} in results/csv. The current "
         f"{script} and the one at {row['git_commit'][:10]} agree bit for bit here, so the code is unchanged.",
         stacklevel=1,
     )
