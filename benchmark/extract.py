@@ -43,6 +43,11 @@ TAGS = {  # CSV column → TensorBoard tag
     "entropy": "losses/entropy",  # the policy's mean entropy over the update's minibatches (a collapsing σ shows here)
     "beta_mean": "losses/beta_mean",
     "kl_coef": "losses/kl_coef",
+    # ppo_beta_shapes.py's β_t per update: quantiles of its nonzero values, the fraction of samples with β_t ≠ 0,
+    # and the share of those with β_t < 0
+    **{f"beta_p{q}": f"beta/p{q}" for q in ("01", "10", "50", "90", "99")},
+    "beta_nonzero_frac": "beta/nonzero_frac",
+    "beta_negative_frac": "beta/negative_frac",
 }
 MANIFEST = ["env", "config", "seed", "total_timesteps", "wall_time_s", "status", "git_commit", "git_dirty", "host"]
 MANIFEST += ["cpu", "python", *PACKAGES]  # cpu: meta.json's CPU kind; empty for a run whose meta.json has none

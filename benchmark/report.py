@@ -23,7 +23,7 @@ from benchmark import plots
 from benchmark.common import RESULTS, RUNS, SUITE, fail, read_csv, write_csv
 from benchmark.extract import extract
 from benchmark.results_readme import REFERENCE, SECTIONS, readme
-from benchmark.run import load_phase, suite_phases
+from benchmark.run import load_phase, phase_configs, suite_phases
 from benchmark.stats import IDENTITY_COLUMNS, SCORE_COLUMNS, load_runs
 from benchmark.summary import Summary, compute
 from benchmark.top_readme import TOP_README, update_top_readme
@@ -36,7 +36,10 @@ def write(results: Path, s: Summary):
     figures = plots.draw(results, s.main.runs, REFERENCE, s.main.agg, s.main.configs)
     for name, sl in SECTIONS.items():
         if s.slices.get(name) and s.slices[name].envs:
-            figures += plots.draw_beside_clip(results, name, sl.title, s.slices[name], sl.columns, sl.columns_title)
+            if sl.draw is not None:  # a slice with figures of its own
+                figures += sl.draw(results, s.slices[name], s)
+            else:
+                figures += plots.draw_beside_clip(results, name, sl.title, s.slices[name], sl.columns, sl.columns_title)
     (results / "README.md").write_text(readme(s, figures))
 
 
@@ -75,7 +78,8 @@ def check_paths(args) -> dict[str, set]:
                 bad(f"{args.suite}: no phase {phase!r} (phases: {', '.join(phases)})")
             grid = load_phase(args.suite, phase)
             try:
-                plan[phase] = {(e, c, str(s)) for e in grid["envs"] for c in grid["configs"] for s in grid["seeds"]}
+                by_env = phase_configs(grid, grid["envs"], args.results)
+                plan[phase] = {(e, c, str(s)) for e, configs in by_env.items() for c in configs for s in grid["seeds"]}
             except KeyError as e:
                 bad(f"{args.suite}: phase {phase!r} has no {e.args[0]!r}")
     return plan

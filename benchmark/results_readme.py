@@ -3,11 +3,12 @@ runs and their provenance, the scores, the aggregates, the slices beside PPO-Cli
 stopped early, the identity of the three clip forms, and the figures.
 """
 
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 from benchmark.common import REPO, markdown_table
 from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label, run_key
 from benchmark.stats import LAST_FRACTION
+from benchmark import sweep
 from benchmark.summary import Section, Summary
 from benchmark.tables import aggregate_markdown, fractions_markdown, identity_markdown, merge_identical, score_markdown
 
@@ -92,8 +93,9 @@ class Slice(NamedTuple):
 
     section: Callable[[Section, Summary], list[str]]
     title: str
-    columns: list[tuple[str, str]]  # CSV column → its axis label
-    columns_title: str
+    columns: list[tuple[str, str]] = []  # CSV column → its axis label
+    columns_title: str = ""
+    draw: Optional[Callable] = None  # (results, section, summary) → figures; default: plots.draw_beside_clip
 
 
 # The slices' sections, in the README's order (summary.SLICES names them). A slice without an entry has none yet.
@@ -106,6 +108,8 @@ SECTIONS = {
          ("amplified_frac", "amplified fraction (G < 0)"), ("gate_mean", "mean G")],
         "kill-set, reversed (G > 1) and amplified (G < 0) fractions and mean G",
     ),
+    "sweep": Slice(sweep.sweep_section, "The β sweep", draw=sweep.draw_sweep),
+    "beta_step": Slice(sweep.beta_t_section, "The clip's β_t", draw=sweep.draw_beta_t),
 }
 
 

@@ -74,10 +74,10 @@ def phase_configs(grid: dict, envs: list[str], results: Path) -> dict[str, list[
     """env → the phase's configs there. A phase with `select = "sweep"` has, per env, the β sweep's best values that
     still need seeds 3-4 (benchmark/sweep.py, from the committed results), none while the env's sweep is not all in."""
     if grid.get("select") == "sweep":
-        from benchmark import report, sweep  # the report's scores; imported here, the runner alone needs neither
+        from benchmark import stats, sweep  # the report's scores: imported here, other phases need neither
 
-        runs = report.load_runs(results)
-        return {env: sweep.to_confirm(runs, env, report.score) for env in envs}
+        runs = stats.load_runs(results)
+        return {env: sweep.to_confirm(runs, env) for env in envs}
     return {env: grid["configs"] for env in envs}
 
 

@@ -12,7 +12,11 @@ import math
 import numpy as np
 
 from benchmark.common import markdown_table, stopped
-from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, label
+from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, SWEEP
+from benchmark.plots import plt
+from benchmark.stats import first_divergence, score
+from benchmark.summary import Section, Summary
+from benchmark.tables import score_markdown
 
 FAMILIES = {"fixed": FIXED_BETA, "adaptive": ADAPTIVE_TARGET}  # family → {config: its β or d_targ}
 MAIN_VALUE = {"fixed": "ppo_kl_fixed", "adaptive": "ppo_kl_adaptive"}  # the main grid's config of each family
@@ -22,9 +26,9 @@ CONFIRM_SEEDS = ("3", "4")
 WORST = -math.inf  # a run that stopped early, in the selection
 
 
-def selection_scores(runs: dict, env: str, family: str, score) -> dict | None:
+def selection_scores(runs: dict, env: str, family: str) -> dict | None:
     """{config: [its seeds 0-2 scores]} of the family on env, a stopped run (or one without a score) as WORST;
-    None while any of these runs is missing. `score` is the report's score of a run's series."""
+    None while any of these runs is missing."""
     out = {}
     for config in FAMILIES[family]:
         if any((env, config, seed) not in runs for seed in SELECT_SEEDS):
@@ -45,24 +49,24 @@ def best(scores: dict, family: str) -> str:
     return max(scores, key=key)
 
 
-def selection(runs: dict, envs: list[str], score) -> dict:
+def selection(runs: dict, envs: list[str]) -> dict:
     """{(env, family): (best config, its selection scores)} for every env and family whose seeds 0-2 are all in."""
     out = {}
     for env in envs:
         for family in FAMILIES:
-            if (scores := selection_scores(runs, env, family, score)) is not None:
+            if (scores := selection_scores(runs, env, family)) is not None:
                 out[env, family] = best(scores, family), scores
     return out
 
 
-def to_confirm(runs: dict, env: str, score) -> list[str]:
+def to_confirm(runs: dict, env: str) -> list[str]:
     """The configs that phase sweep_best runs on env (seeds 3-4): each family's best, where it is not the main
     grid's value (whose seeds 3-4 are committed); none while the env's seeds 0-2 are not all in."""
-    chosen = selection(runs, [env], score)
+    chosen = selection(runs, [env])
     return [config for (_, family), (config, _) in chosen.items() if config != MAIN_VALUE[family]]
 
 
-# ---- rendering ----
+# ---- the results README's sweep section and figures ----
 
 
 def fmt_score(x: float) -> str:
@@ -77,10 +81,10 @@ def selection_markdown(env: str, chosen: dict) -> str:
             continue
         winner, scores = chosen[env, family]
         for config, value in values.items():
-            mean = float(np.mean(scores[config]))
             mark = " **best**" if config == winner else ""
             main = " (main grid)" if config == MAIN_VALUE[family] else ""
-            rows.append([family, f"{SYMBOL[family]} = {value:g}{main}", *map(fmt_score, scores[config]), fmt_score(mean) + mark])
+            cells = [*map(fmt_score, scores[config]), fmt_score(float(np.mean(scores[config]))) + mark]
+            rows.append([family, f"{SYMBOL[family]} = {value:g}{main}", *cells])
     return markdown_table(["family", "value", *(f"seed {s}" for s in SELECT_SEEDS), "mean"], rows)
 
 
@@ -90,45 +94,63 @@ def final_rows(table: list[dict], env: str, chosen: dict) -> list[dict]:
     return [row for config in configs for row in table if (row["env"], row["config"]) == (env, config)]
 
 
-def sweep_section(envs: list[str], runs: dict, table: list[dict], score, score_markdown, waiting: dict) -> list[str]:
-    """The results README's sweep section: the rule, per env the selection table and the tuned scalars beside
-    PPO-Clip. `waiting`: env → why its selection is not made yet."""
-    chosen = selection(runs, envs, score)
+def sweep_envs(s: Summary) -> list[str]:
+    return sorted({env for env, config, _ in s.planned if config in SWEEP})
+
+
+def sweep_section(sec: Section, s: Summary) -> list[str]:
+    """The rule, then per env the selection table, and each family's best beside PPO-Clip."""
+    envs = sweep_envs(s)
+    chosen = selection(s.runs, envs)
     text = [
         "## Is there a scalar β that does what the clip does? The β sweep",
         "",
         "PPO-KL (`ppo_kl.py`) with fixed β ∈ {" + ", ".join(f"{v:g}" for v in FIXED_BETA.values()) + "} and adaptive"
-        " d_targ ∈ {" + ", ".join(f"{v:g}" for v in ADAPTIVE_TARGET.values()) + "}, seeds 0-2, on " + ", ".join(envs) + ";"
-        " β = 1 and d_targ = 0.01 are the main grid's runs. The rule, pre-registered in the suite file before the"
+        " d_targ ∈ {" + ", ".join(f"{v:g}" for v in ADAPTIVE_TARGET.values()) + "}, seeds 0-2, on " + ", ".join(envs)
+        + "; β = 1 and d_targ = 0.01 are the main grid's runs. The rule, pre-registered in the suite file before the"
         " first run:",
         "",
         "- per env and family, **best** is the value with the highest mean score over seeds 0-2; a run that stopped"
         " early counts as the worst score; a tie goes to the value nearer the main grid's (log scale);",
         "- a best value other than the main grid's runs seeds 3-4 too (phase `sweep_best`);",
-        "- the comparison: each family's best against PPO-Clip, 5 seeds each, IQM with 95% CIs.",
-        "- Selecting on seeds 0-2 and reusing them favours the scalar: the bias runs against the claim that a"
-        " per-sample β_t beats any scalar, not for it.",
+        "- the comparison is each family's best against PPO-Clip, 5 seeds each, IQM with 95% CIs;",
+        "- selecting on seeds 0-2 and reusing them favours the scalar: the bias runs against the claim that a"
+        " per-sample β_t does better than any scalar, not for it.",
         "",
     ]
     for env in envs:
-        text += [f"### {env}", ""]
-        if env in waiting:
-            text += [f"Selection not made yet: {waiting[env]}.", ""]
-            continue
-        text += [selection_markdown(env, chosen), "", score_markdown(final_rows(table, env, chosen)), ""]
-        text += [f"![The β sweep on {env}](sweep_{env}.png)", ""]
+        text += [f"### The β sweep on {env}", ""]
+        made = [family for family in FAMILIES if (env, family) in chosen]
+        for family in FAMILIES:
+            if family not in made:
+                n = sum((env, c, seed) in s.runs for c in FAMILIES[family] for seed in SELECT_SEEDS)
+                text.append(f"{family} {SYMBOL[family]}: not selected yet, {n} of its {3 * len(FAMILIES[family])} runs"
+                            " (seeds 0-2) are in.")
+        if made:
+            text += ["", selection_markdown(env, chosen), "", "Each family's best beside PPO-Clip, every seed in:", "",
+                     score_markdown(final_rows(s.table, env, chosen)), "", f"![The β sweep on {env}](sweep_{env}.png)"]
+        text.append("")
     return text
 
 
-def sweep_figure(path, env: str, runs: dict, clip_row: dict | None, score, plt):
-    """Score against β and against d_targ (log x): each seed a point (stopped runs at the bottom, marked ×), the
-    mean of the seeds present a line, PPO-Clip's 5-seed IQM and 95% CI a horizontal band."""
+def draw_sweep(results, sec: Section, s: Summary) -> list:
+    """Per env with runs of the sweep, sweep_ENV.png (shown in the section, so none for the Plots list)."""
+    chosen = selection(s.runs, sweep_envs(s))
+    for env in sorted({env for env, family in chosen}):
+        clip = next((r for r in s.table if (r["env"], r["config"]) == (env, "ppo_clip")), None)
+        sweep_figure(results / f"sweep_{env}.png", env, s.runs, clip)
+    return []
+
+
+def sweep_figure(path, env: str, runs: dict, clip_row: dict | None):
+    """Score against β and against d_targ (log x): each seed a point, stopped runs as × at the bottom, the mean of
+    the scored seeds a line, PPO-Clip's IQM and 95% CI a horizontal band."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, (family, values) in zip(axes, FAMILIES.items()):
         xs, means, stopped_at = [], [], []
         for config, value in values.items():
-            seeds = [runs[key] for key in runs if key[:2] == (env, config)]
-            scores = [score(s) for s in seeds if not stopped(s)]
+            seeds = [series for key, series in runs.items() if key[:2] == (env, config)]
+            scores = [score(series) for series in seeds if not stopped(series)]
             stopped_at += [value] * (len(seeds) - len(scores))
             ax.scatter([value] * len(scores), scores, color="C0", s=18, alpha=0.7)
             if scores:
@@ -137,7 +159,7 @@ def sweep_figure(path, env: str, runs: dict, clip_row: dict | None, score, plt):
         ax.plot(xs, means, color="C0", label="mean over seeds")
         if clip_row is not None:
             ax.axhspan(float(clip_row["iqm_lo"]), float(clip_row["iqm_hi"]), color="C1", alpha=0.2)
-            ax.axhline(float(clip_row["iqm"]), color="C1", label=f"PPO-Clip IQM, 95% CI (n={clip_row['n']})")
+            ax.axhline(float(clip_row["iqm"]), color="C1", label=f"PPO-Clip IQM, 95% CI ({clip_row['n']} seeds)")
         if stopped_at:
             ax.scatter(stopped_at, [ax.get_ylim()[0]] * len(stopped_at), marker="x", color="C3", label="stopped early")
         ax.set_xscale("log")
@@ -148,37 +170,72 @@ def sweep_figure(path, env: str, runs: dict, clip_row: dict | None, score, plt):
     plt.close(fig)
 
 
-# ---- the per-sample β_t of the clip (config beta_step) ----
+# ---- the per-sample β_t of the clip (config beta_step, ppo_beta_shapes.py's step gate = PPO-Clip) ----
 
 BETA_T = "beta_step"
-QUANTILES = ["beta_p01", "beta_p10", "beta_p50", "beta_p90", "beta_p99"]
+BETA_COLUMNS = ["beta_nonzero_frac", "beta_negative_frac", "beta_p01", "beta_p50", "beta_p99", "beta_mean"]
 
 
-def beta_t_rows(runs: dict, envs: list[str]) -> list[dict]:
-    """Per env with a beta_step run (seed 0): medians over its updates of the nonzero fraction, the negative share
-    of the nonzero β_t, the 1% and 99% quantiles and the mean β_t over all samples."""
+def beta_t_envs(s: Summary) -> list[str]:
+    """The envs whose beta_step seed-0 run is in and logged β_t's distribution."""
+    envs = [env for env, config, seed in s.runs if (config, seed) == (BETA_T, "0")]
+    return [env for env in envs if "beta_nonzero_frac" in s.runs[env, BETA_T, "0"]]
+
+
+def beta_t_markdown(s: Summary, envs: list[str]) -> str:
+    """Per env: medians over the run's updates of each β_t column, and whether its episodes are the clip's."""
     rows = []
     for env in envs:
-        series = runs.get((env, BETA_T, "0"))
-        if series is None or "beta_nonzero_frac" not in series:
-            continue
-        med = {col: float(np.nanmedian(series[col][1])) for col in ["beta_nonzero_frac", "beta_negative_frac", "beta_p01", "beta_p99", "beta_mean"]}
-        rows.append({"env": env, **med})
-    return rows
+        series = s.runs[env, BETA_T, "0"]
+        med = {col: float(np.nanmedian(series[col][1])) for col in BETA_COLUMNS}
+        rows.append([env, f"{100 * med['beta_nonzero_frac']:.1f}%", f"{100 * med['beta_negative_frac']:.1f}%",
+                     *(f"{med[c]:.3g}" for c in ["beta_p01", "beta_p50", "beta_p99", "beta_mean"]), same_as_clip(s, env)])
+    header = ["env", "β_t ≠ 0", "of those, β_t < 0", "β_t 1%", "β_t median", "β_t 99%", "mean β_t (all samples)",
+              "episodes vs `ppo_clip` seed 0"]
+    return markdown_table(header, rows)
 
 
-def beta_t_markdown(rows: list[dict]) -> str:
-    return markdown_table(
-        ["env", "β_t ≠ 0 (kill set)", "of those, β_t < 0", "β_t 1% quantile", "β_t 99% quantile", "mean β_t, all samples"],
-        [[r["env"], f"{100 * r['beta_nonzero_frac']:.1f}%", f"{100 * r['beta_negative_frac']:.1f}%",
-          f"{r['beta_p01']:.3g}", f"{r['beta_p99']:.3g}", f"{r['beta_mean']:.3g}"] for r in rows],
-    )
+def same_as_clip(s: Summary, env: str) -> str:
+    """Are beta_step's seed-0 episodes bitwise the committed ppo_clip seed-0 run's, and on which CPU kinds?"""
+    clip = s.runs.get((env, "ppo_clip", "0"))
+    if clip is None:
+        return "no ppo_clip run"
+    cpu = {(r["env"], r["config"], r["seed"]): r.get("cpu") or "unknown" for r in s.manifest}
+    kinds = f"CPU {cpu.get((env, BETA_T, '0'), 'unknown')} vs {cpu.get((env, 'ppo_clip', '0'), 'unknown')}"
+    diverge = first_divergence(s.runs[env, BETA_T, "0"]["episodic_return"], clip["episodic_return"])
+    return f"identical ({kinds})" if diverge is None else f"differ from step {diverge} ({kinds})"
 
 
-def beta_t_figure(path, envs: list[str], runs: dict, best_fixed: dict, plt):
-    """A column per env: β_t's quantiles over training on a symmetric-log axis, its mean over all samples, the
-    adaptive β of the committed ppo_kl_adaptive seed-0 run and the sweep's best fixed β; below, the fraction of
-    samples with β_t ≠ 0 and the negative share of those."""
+def beta_t_section(sec: Section, s: Summary) -> list[str]:
+    """What the scalar has to replace: the clip's β_t per env, its table and figure."""
+    envs = beta_t_envs(s)
+    text = [
+        "## The per-sample β_t of the clip",
+        "",
+        "`ppo_beta_shapes.py --beta-shape step` (config `beta_step`, seed 0) is PPO-Clip bitwise and logs, per update,"
+        " the quantiles of β_t = −w·Â over the samples where β_t ≠ 0 (the kill set), the fraction of samples with"
+        " β_t ≠ 0, the share of those with β_t < 0 (where Â > 0: no positive scalar β has that sign), and the mean"
+        " β_t over all samples. The table gives each column's median over the run's updates.",
+        "",
+    ]
+    if not envs:
+        return text + ["No runs yet (`python -m benchmark.run --phase beta_step`).", ""]
+    return text + [beta_t_markdown(s, envs), "", "![The per-sample β_t of the clip](beta_t.png)", ""]
+
+
+def draw_beta_t(results, sec: Section, s: Summary) -> list:
+    """beta_t.png: a column per env with a beta_step run (shown in the section, so none for the Plots list)."""
+    envs = beta_t_envs(s)
+    if envs:
+        best = {env: chosen[0] for (env, family), chosen in selection(s.runs, envs).items() if family == "fixed"}
+        beta_t_figure(results / "beta_t.png", envs, s.runs, best)
+    return []
+
+
+def beta_t_figure(path, envs: list[str], runs: dict, best_fixed: dict):
+    """Per env: β_t's quantiles over training on a symmetric-log axis, its mean over all samples, the adaptive β of
+    the ppo_kl_adaptive seed-0 run and the sweep's best fixed β; below, the fraction of samples with β_t ≠ 0 and the
+    negative share of those."""
     fig, axes = plt.subplots(2, len(envs), figsize=(4.2 * len(envs), 6.4), squeeze=False, sharex="col")
     for i, env in enumerate(envs):
         top, bottom = axes[0, i], axes[1, i]
@@ -188,15 +245,16 @@ def beta_t_figure(path, envs: list[str], runs: dict, best_fixed: dict, plt):
         top.fill_between(steps, series["beta_p10"][1], series["beta_p90"][1], color="C0", alpha=0.3, label="β_t 10-90%")
         top.plot(steps, series["beta_p50"][1], color="C0", lw=1, label="β_t median")
         top.plot(*series["beta_mean"], color="k", lw=1, label="mean β_t, all samples")
-        if (env, "ppo_kl_adaptive", "0") in runs and "kl_coef" in runs[env, "ppo_kl_adaptive", "0"]:
-            top.plot(*runs[env, "ppo_kl_adaptive", "0"]["kl_coef"], color="C1", lw=1, label="adaptive β (d_targ 0.01, seed 0)")
+        adaptive = runs.get((env, "ppo_kl_adaptive", "0"), {})
+        if "kl_coef" in adaptive:
+            top.plot(*adaptive["kl_coef"], color="C1", lw=1, label="adaptive β (d_targ 0.01, seed 0)")
         if env in best_fixed:
-            config = best_fixed[env]
-            top.axhline(FIXED_BETA[config], color="C3", ls="--", label=f"best fixed β = {FIXED_BETA[config]:g}")
+            top.axhline(FIXED_BETA[best_fixed[env]], color="C3", ls="--", label="the sweep's best fixed β")
+        top.axhline(0, color="gray", lw=0.5)
         top.set_yscale("symlog", linthresh=1e-2)
         top.set(title=env, ylabel="β")
-        bottom.plot(*series["beta_nonzero_frac"], color="C0", label="β_t ≠ 0 (of all samples)")
-        bottom.plot(*series["beta_negative_frac"], color="C3", label="β_t < 0 (of those ≠ 0)")
+        bottom.plot(*series["beta_nonzero_frac"], color="C0", label="β_t ≠ 0, of all samples")
+        bottom.plot(*series["beta_negative_frac"], color="C3", label="β_t < 0, of those ≠ 0")
         bottom.set(xlabel="environment steps", ylabel="fraction", ylim=(0, 1))
         if i == 0:
             top.legend(fontsize="x-small")

@@ -408,7 +408,9 @@ def test_planned_slices_without_runs_leave_the_main_grid_alone(tmp_path):
     assert "(suite.toml: main 15 of 15, humanoid 0 of 15, beta_step 0 of 1, sweep 0 of 6)" in readme
     aggregate = readme.split("## Aggregate over envs")[1].split("## Identity")[0]
     assert "all of them: Hopper-v4. IQM" in aggregate and "| PPO-Clip | 3 | 1.000 [" in aggregate
-    assert "β_t step" not in readme and "d_targ" not in readme
+    main_tables = readme.split("## Scores")[1].split("## Is there a scalar β")[0]  # scores and the main aggregate
+    assert "β_t step" not in main_tables and "d_targ" not in main_tables and "KL, fixed β=0.1" not in main_tables
+    assert "fixed β: not selected yet, 3 of its 15 runs (seeds 0-2) are in." in readme  # β = 1: the main grid's
 
 
 def test_runs_outside_the_plan_are_named_not_aggregated(tmp_path):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from benchmark import report, run, sweep
+from benchmark import report, run, stats, sweep
 
 FIXED = ["ppo_kl_fixed_0.1", "ppo_kl_fixed_0.3", "ppo_kl_fixed", "ppo_kl_fixed_3", "ppo_kl_fixed_10"]
 
@@ -47,9 +47,10 @@ def write_results(results, scores, stopped=()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"step,episodic_return\n100,-999.0\n1000000,{value}\n")
         status = "ppo_kl.py: error: non-finite loss in update 9" if (env, config, seed) in stopped else "finished"
-        rows.append({"env": env, "config": config, "seed": seed, "total_timesteps": 1000000, "status": status})
+        rows.append({"env": env, "config": config, "seed": seed, "total_timesteps": 1000000, "status": status,
+                     "git_commit": "", "git_dirty": "False"})
     with open(results / "runs.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, ["env", "config", "seed", "total_timesteps", "status"])
+        writer = csv.DictWriter(f, ["env", "config", "seed", "total_timesteps", "status", "git_commit", "git_dirty"])
         writer.writeheader()
         writer.writerows(rows)
 
@@ -72,9 +73,9 @@ def test_sweep_best_runs_seeds_3_4_of_a_best_value_other_than_the_main_grids(tmp
     humanoid = sweep_scores("Humanoid-v4", fixed, adaptive)
     del humanoid["Humanoid-v4", "ppo_kl_fixed_0.3", "2"]  # Humanoid's fixed β not all in: no selection there yet
     write_results(tmp_path / "results", {**scores, **humanoid})
-    runs = report.load_runs(tmp_path / "results")
-    assert sweep.to_confirm(runs, "Ant-v4", report.score) == ["ppo_kl_fixed_10"]
-    assert sweep.to_confirm(runs, "Humanoid-v4", report.score) == []
+    runs = stats.load_runs(tmp_path / "results")
+    assert sweep.to_confirm(runs, "Ant-v4") == ["ppo_kl_fixed_10"]
+    assert sweep.to_confirm(runs, "Humanoid-v4") == []
     flags = ["--dry-run", "--phase", "sweep_best", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "out")]
     assert run.main(flags) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -89,8 +90,55 @@ def test_a_stopped_sweep_run_counts_as_worst_in_the_selection(tmp_path):
     adaptive = {c: 0.0 for c in sweep.FAMILIES["adaptive"]}
     scores = sweep_scores("Ant-v4", fixed, adaptive)
     write_results(tmp_path, scores, stopped={("Ant-v4", "ppo_kl_fixed_0.3", "1")})
-    runs = report.load_runs(tmp_path)
-    chosen = sweep.selection(runs, ["Ant-v4"], report.score)
+    runs = stats.load_runs(tmp_path)
+    chosen = sweep.selection(runs, ["Ant-v4"])
     assert chosen["Ant-v4", "fixed"][1]["ppo_kl_fixed_0.3"] == [50.0, -math.inf, 50.0]
     assert chosen["Ant-v4", "fixed"][0] == "ppo_kl_fixed"  # all others tie at 0: the main grid's value
     assert chosen["Ant-v4", "adaptive"][0] == "ppo_kl_adaptive"
+
+
+SWEEP_SUITE = """seeds = [0, 1, 2]
+total_timesteps = 1000000
+[phases.sweep]
+envs = ["Ant-v4"]
+configs = ["ppo_kl_fixed_0.1", "ppo_kl_fixed_0.3", "ppo_kl_fixed_3", "ppo_kl_fixed_10",
+           "ppo_kl_adaptive_0.003", "ppo_kl_adaptive_0.02", "ppo_kl_adaptive_0.03", "ppo_kl_adaptive_0.1"]
+[phases.sweep_best]
+envs = ["Ant-v4"]
+seeds = [3, 4]
+select = "sweep"
+[phases.beta_step]
+envs = ["Ant-v4"]
+configs = ["beta_step"]
+seeds = [0]
+"""
+
+
+def test_the_report_shows_the_selection_and_the_tuned_scalars_beside_the_clip(tmp_path):
+    fixed = {c: float(i) for i, c in enumerate(sweep.FAMILIES["fixed"])}  # β = 10 best
+    adaptive = {c: 100.0 if c == "ppo_kl_adaptive" else 0.0 for c in sweep.FAMILIES["adaptive"]}
+    scores = sweep_scores("Ant-v4", fixed, adaptive)
+    scores.update({("Ant-v4", "ppo_clip", str(seed)): 2000.0 + seed for seed in range(5)})
+    scores.update({("Ant-v4", "ppo_kl_fixed_10", str(seed)): 4.0 for seed in (3, 4)})  # sweep_best's runs
+    results = tmp_path / "results"
+    write_results(results, scores)
+    (results / "csv/Ant-v4/beta_step").mkdir(parents=True)
+    columns = ["beta_p01", "beta_p10", "beta_p50", "beta_p90", "beta_p99", "beta_nonzero_frac", "beta_negative_frac", "beta_mean"]
+    values = ["-3", "-1", "-0.1", "1", "2", "0.2", "0.6", "-0.05"]
+    (results / "csv/Ant-v4/beta_step/seed0.csv").write_text(
+        "step,episodic_return," + ",".join(columns) + "\n100,-999.0" + "," * len(columns) + "\n"
+        + "2048,," + ",".join(values) + "\n1000000,2000.0" + "," * len(columns) + "\n"
+    )
+    (tmp_path / "suite.toml").write_text(SWEEP_SUITE)
+    assert report.main(["summarize", "--results", str(results), "--suite", str(tmp_path / "suite.toml"), "--reps", "50"]) == 0
+    readme = (results / "README.md").read_text()
+    section = readme.split("### The β sweep on Ant-v4")[1].split("## The per-sample β_t")[0]
+    assert "| fixed | β = 10 | 4.0 | 4.0 | 4.0 | 4.0 **best** |" in section
+    assert "| adaptive | d_targ = 0.01 (main grid) | 100.0 | 100.0 | 100.0 | 100.0 **best** |" in section
+    tuned = section.split("Each family's best beside PPO-Clip")[1]
+    assert [line.split(" | ")[1] for line in tuned.splitlines() if line.startswith("| Ant-v4")] == [
+        "PPO-Clip", "KL, fixed β=10", "KL, adaptive β"]
+    assert "| Ant-v4 | KL, fixed β=10 | 5 |" in tuned  # seeds 0-2 of the sweep and 3-4 of sweep_best
+    assert (results / "sweep_Ant-v4.png").exists() and (results / "beta_t.png").exists()
+    beta_t = readme.split("## The per-sample β_t of the clip")[1]
+    assert "| Ant-v4 | 20.0% | 60.0% | -3 | -0.1 | 2 | -0.05 | identical (CPU unknown vs unknown) |" in beta_t
