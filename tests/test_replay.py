@@ -1,6 +1,6 @@
 """The committed benchmark runs stay this code's runs. For every config with committed runs, replay the
-first two updates of its committed Hopper-v4 seed-0 run with the current script, launched with the
-runner's own flags, and compare every episode that ended in those steps (step and return) with
+first two updates of its committed Hopper-v4 seed-0 run (a config with no Hopper run, as the β sweep's:
+its first env's) with the current script, launched with the runner's own flags, and compare every episode that ended in those steps (step and return) with
 benchmark/results/csv. The first rollout's episodes come from the initial policy; the second's from
 the policy after one update of 320 minibatch steps, so a change to the update shows too.
 
@@ -32,18 +32,23 @@ LAST_STEP = UPDATES * 2048  # the runner uses the scripts' default rollout: 2048
 
 
 def committed_runs():
-    """config → its runs.csv row for (ENV, SEED), for configs whose CSV is committed."""
+    """config → the runs.csv row of its committed seed-SEED run on ENV; for a config with none there (the β sweep
+    runs on Ant-v4 and Humanoid-v4 only), of its first env by name that has one."""
     with open(RESULTS / "runs.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["env"] == ENV and r["seed"] == str(SEED)]
-    return {r["config"]: r for r in rows if (RESULTS / "csv" / ENV / r["config"] / f"seed{SEED}.csv").exists()}
+        rows = [r for r in csv.DictReader(f) if r["seed"] == str(SEED)]
+    rows = [r for r in rows if (RESULTS / "csv" / r["env"] / r["config"] / f"seed{SEED}.csv").exists()]
+    chosen = {}
+    for row in sorted(rows, key=lambda r: (r["env"] != ENV, r["env"])):
+        chosen.setdefault(row["config"], row)
+    return chosen
 
 
 COMMITTED = committed_runs()
 
 
-def committed_episodes(config):
+def committed_episodes(config, env):
     """[(step, return)] of the committed CSV up to LAST_STEP; the CSV holds float32 as logged, exactly."""
-    with open(RESULTS / "csv" / ENV / config / f"seed{SEED}.csv", newline="") as f:
+    with open(RESULTS / "csv" / env / config / f"seed{SEED}.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["episodic_return"] and int(r["step"]) <= LAST_STEP]
     return [(int(r["step"]), np.float32(r["episodic_return"])) for r in rows]
 
@@ -96,14 +101,22 @@ def cpu_kinds(row):
 
 def test_the_main_configs_are_guarded():
     assert {"ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed", "ppo_kl_adaptive"} <= COMMITTED.keys()
+    assert all(COMMITTED[c]["env"] == ENV for c in ["ppo_clip", "ppo_kl_fixed"])
+
+
+def test_every_committed_config_is_guarded():
+    """A config committed only on other envs (the β sweep's, on Ant-v4) is replayed there."""
+    with open(RESULTS / "runs.csv", newline="") as f:
+        configs = {r["config"] for r in csv.DictReader(f) if r["seed"] == str(SEED)}
+    assert configs == COMMITTED.keys()
 
 
 @pytest.mark.parametrize("config", sorted(COMMITTED))
 def test_replay_reproduces_committed_run(config, tmp_path):
     row = COMMITTED[config]
-    run = Run(ENV, config, SEED, int(row["total_timesteps"]), tmp_path)
+    run = Run(row["env"], config, SEED, int(row["total_timesteps"]), tmp_path)
     script, *flags = run.args
-    expected = committed_episodes(config)
+    expected = committed_episodes(config, row["env"])
     assert len(expected) > 50 and expected[-1][0] > 2048  # episodes from the updated policy too
     current = replay(REPO / script, flags, tmp_path)
     as_logged = [(step, np.float32(ret)) for step, ret in current]  # TensorBoard stores float32
@@ -118,7 +131,7 @@ def test_replay_reproduces_committed_run(config, tmp_path):
         i, now, then = code_diff
         pytest.fail(
             f"{config}: {script} no longer computes what it computed at {row['git_commit'][:10]}, the commit of its "
-            f"committed {ENV} seed-{SEED} run (CPU kind: {committed_cpu}): on this machine (CPU kind: {this_cpu}), "
+            f"committed {row['env']} seed-{SEED} run (CPU kind: {committed_cpu}): on this machine (CPU kind: {this_cpu}), "
             f"episode {i} ends as (step, return) {now} now and {then} "
             "with that commit's script. A change altered the floats: the committed 1M-step results are no longer this "
             "code's. Revert the change, or make it float-preserving, or re-run the benchmark."
