@@ -140,7 +140,8 @@ def provenance_lines(s: Summary) -> list[str]:
             text.append(
                 "Some configs' runs come from several versions of their script. The project holds that these versions"
                 f" compute the same floats; where that is checked: `{REPLAY_GUARD}` replays the first two updates of"
-                " each config's committed Hopper-v4 seed-0 run with the checkout's scripts and compares every episode"
+                " each config's committed Hopper-v4 seed-0 run (or its first env's, for a config not run on Hopper)"
+                " with the checkout's scripts and compares every episode"
                 " with the committed CSV. That checks the checkout's scripts against those runs' versions, not every"
                 " version listed here against every other."
             )
