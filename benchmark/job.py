@@ -4,8 +4,8 @@ A run's directory `OUT/{env}/{config}/seed{N}/` holds
     meta.json     written at launch: script, config, command line, git commit, package versions, the CPU
     log.txt       the script's stdout and stderr
     tb/           the script's --runs-dir (its TensorBoard run directory goes inside)
-    done.json     written atomically after the script exited 0: the run is finished
     tb/*/model.pt the checkpoint, for a run launched with --save-model (the script evaluates it too)
+    done.json     written atomically after the script exited 0: the run is finished
     failed.json   written atomically after it exited non-zero (exit code, last log line)
 A directory with neither marker is an interrupted run: the next launch deletes it and starts over.
 `run_one` is the job; the local backend calls it in a thread, submitit pickles it to a process.
@@ -69,9 +69,6 @@ class Run:
     def command(self) -> list[str]:
         script, *flags = self.args
         return [sys.executable, str(REPO / script), *flags, "--runs-dir", str(self.dir / TB)]
-
-    def checkpoints(self) -> list[Path]:
-        return checkpoints(self.dir)
 
     def status(self) -> str:
         """'done', 'failed', 'interrupted' (a directory without a marker) or 'new'."""
