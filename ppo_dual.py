@@ -136,7 +136,7 @@ def check_env(env_id: str, video: bool = False):
         # Headless: MuJoCo renders through EGL (Mesa's, on a CPU machine) unless the user chose a backend;
         # unset, gymnasium would try glfw first, which needs a display.
         os.environ.setdefault("MUJOCO_GL", "egl")
-    gl = f" to record video (MUJOCO_GL={os.environ['MUJOCO_GL']}; see the README)" if video else ""
+    gl = f" to record video (MUJOCO_GL={os.environ['MUJOCO_GL']}; see docs/usage.md#videos)" if video else ""
     try:
         env = gym.make(env_id, render_mode="rgb_array" if video else None)
     except Exception as e:  # unknown id, missing extra, no renderer, ...: gymnasium raises many types
