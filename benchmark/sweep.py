@@ -13,7 +13,7 @@ import numpy as np
 
 from benchmark.common import markdown_table, stopped
 from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, SWEEP
-from benchmark.plots import plt
+from benchmark.plots import BINS, binned, plt
 from benchmark.stats import first_divergence, score
 from benchmark.summary import Section, Summary
 from benchmark.tables import score_markdown
@@ -233,28 +233,33 @@ def draw_beta_t(results, sec: Section, s: Summary) -> list:
 
 
 def beta_t_figure(path, envs: list[str], runs: dict, best_fixed: dict):
-    """Per env: β_t's quantiles over training on a symmetric-log axis, its mean over all samples, the adaptive β of
-    the ppo_kl_adaptive seed-0 run and the sweep's best fixed β; below, the fraction of samples with β_t ≠ 0 and the
-    negative share of those."""
+    """Per env, each series averaged over 50 step bins (plots.binned): β_t's 1-99% and 10-90% quantile bands and its
+    mean over all samples on a symmetric-log axis, the adaptive β of the ppo_kl_adaptive seed-0 run and the sweep's
+    best fixed β; below, the fraction of samples with β_t ≠ 0 and the negative share of those. (β_t's median is left
+    out: with about half of the nonzero β_t negative, it flips sign from one update to the next.)"""
     fig, axes = plt.subplots(2, len(envs), figsize=(4.2 * len(envs), 6.4), squeeze=False, sharex="col")
     for i, env in enumerate(envs):
         top, bottom = axes[0, i], axes[1, i]
         series = runs[env, BETA_T, "0"]
-        steps = series["beta_p50"][0]
-        top.fill_between(steps, series["beta_p01"][1], series["beta_p99"][1], color="C0", alpha=0.15, label="β_t 1-99%")
-        top.fill_between(steps, series["beta_p10"][1], series["beta_p90"][1], color="C0", alpha=0.3, label="β_t 10-90%")
-        top.plot(steps, series["beta_p50"][1], color="C0", lw=1, label="β_t median")
-        top.plot(*series["beta_mean"], color="k", lw=1, label="mean β_t, all samples")
+        edges = np.linspace(0, series["last_step"], BINS + 1)
+
+        def smooth(column, run=series):
+            return binned(*run[column], run["last_step"], edges)
+
+        x = edges[1:]
+        top.fill_between(x, smooth("beta_p01"), smooth("beta_p99"), color="C0", alpha=0.15, label="β_t 1-99%")
+        top.fill_between(x, smooth("beta_p10"), smooth("beta_p90"), color="C0", alpha=0.3, label="β_t 10-90%")
+        top.plot(x, smooth("beta_mean"), color="k", lw=1, label="mean β_t, all samples")
         adaptive = runs.get((env, "ppo_kl_adaptive", "0"), {})
         if "kl_coef" in adaptive:
-            top.plot(*adaptive["kl_coef"], color="C1", lw=1, label="adaptive β (d_targ 0.01, seed 0)")
+            top.plot(x, smooth("kl_coef", adaptive), color="C1", lw=1, label="adaptive β (d_targ 0.01, seed 0)")
         if env in best_fixed:
             top.axhline(FIXED_BETA[best_fixed[env]], color="C3", ls="--", label="the sweep's best fixed β")
         top.axhline(0, color="gray", lw=0.5)
         top.set_yscale("symlog", linthresh=1e-2)
         top.set(title=env, ylabel="β")
-        bottom.plot(*series["beta_nonzero_frac"], color="C0", label="β_t ≠ 0, of all samples")
-        bottom.plot(*series["beta_negative_frac"], color="C3", label="β_t < 0, of those ≠ 0")
+        bottom.plot(x, smooth("beta_nonzero_frac"), color="C0", label="β_t ≠ 0, of all samples")
+        bottom.plot(x, smooth("beta_negative_frac"), color="C3", label="β_t < 0, of those ≠ 0")
         bottom.set(xlabel="environment steps", ylabel="fraction", ylim=(0, 1))
         if i == 0:
             top.legend(fontsize="x-small")
