@@ -22,7 +22,6 @@ FAMILIES = {"fixed": FIXED_BETA, "adaptive": ADAPTIVE_TARGET}  # family → {con
 MAIN_VALUE = {"fixed": "ppo_kl_fixed", "adaptive": "ppo_kl_adaptive"}  # the main grid's config of each family
 SYMBOL = {"fixed": "β", "adaptive": "d_targ"}
 SELECT_SEEDS = ("0", "1", "2")
-CONFIRM_SEEDS = ("3", "4")
 WORST = -math.inf  # a run that stopped early, in the selection
 
 
