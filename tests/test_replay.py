@@ -117,7 +117,8 @@ def test_replay_reproduces_committed_run(config, tmp_path):
     run = Run(row["env"], config, SEED, int(row["total_timesteps"]), tmp_path)
     script, *flags = run.args
     expected = committed_episodes(config, row["env"])
-    assert len(expected) > 50 and expected[-1][0] > 2048  # episodes from the updated policy too
+    # many episodes (Hopper's end sooner than Ant's), from the updated policy too
+    assert len(expected) > (50 if row["env"] == ENV else 20) and expected[-1][0] > 2048
     current = replay(REPO / script, flags, tmp_path)
     as_logged = [(step, np.float32(ret)) for step, ret in current]  # TensorBoard stores float32
     if as_logged == expected:
