@@ -126,7 +126,7 @@ def sweep_section(sec: Section, s: Summary) -> list[str]:
                 text.append(f"{family} {SYMBOL[family]}: not selected yet, {n} of its {3 * len(FAMILIES[family])} runs"
                             " (seeds 0-2) are in.")
         if made:
-            text += ["", selection_markdown(env, chosen), "", "Each family's best beside PPO-Clip, every seed in:", "",
+            text += ["", selection_markdown(env, chosen), "", "Each family's best beside PPO-Clip, over its seeds in so far (5 once phase `sweep_best` has run):", "",
                      score_markdown(final_rows(s.table, env, chosen)), "", f"![The β sweep on {env}](sweep_{env}.png)"]
         text.append("")
     return text
