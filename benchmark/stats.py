@@ -136,6 +136,11 @@ def first_divergence(a: tuple, b: tuple):
     return None
 
 
+def run_cpus(manifest: list[dict]) -> dict:
+    """{(env, config, seed): its CPU kind} from runs.csv's rows; empty or missing where the run did not record it."""
+    return {(r["env"], r["config"], r["seed"]): r.get("cpu") for r in manifest}
+
+
 def identity_table(runs: dict, cpus: Optional[dict] = None) -> list[dict]:
     """Per env and seed with a ppo_clip run: each other form of the clip gradient vs ppo_clip, the CPU kind of each
     run compared (`cpus`: {(env, config, seed): kind}; "unknown" where not recorded), and the forms whose run ran

@@ -8,7 +8,7 @@ from typing import Optional
 
 from benchmark.common import stopped
 from benchmark.configs import BETA_SLICE, BETA_T, CONFIGS, SWEEP, ZOO, config_key
-from benchmark.stats import Aggregate, aggregate, identity_table, score_table, script_versions
+from benchmark.stats import Aggregate, aggregate, identity_table, run_cpus, score_table, script_versions
 
 # The slices: groups of configs that are not the main grid's, each compared with PPO-Clip on its own envs (the
 # results README renders those in results_readme.SECTIONS). Every other config is the main grid's.
@@ -104,7 +104,7 @@ def compute(runs: dict, manifest: list[dict], plan: dict[str, set], suite: str, 
         table=table,
         main=section(runs, table, reps, planned, main_configs),
         slices={name: beside_clip(group) for name, group in SLICES.items()},
-        identity=identity_table(runs, {(r["env"], r["config"], r["seed"]): r.get("cpu") for r in manifest}),
+        identity=identity_table(runs, run_cpus(manifest)),
         plan=plan,
         suite=suite,
         manifest=manifest,

@@ -14,7 +14,7 @@ import numpy as np
 from benchmark.common import markdown_table, stopped
 from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, SWEEP
 from benchmark.plots import BINS, binned, plt
-from benchmark.stats import first_divergence, score
+from benchmark.stats import first_divergence, run_cpus, score
 from benchmark.summary import Section, Summary
 from benchmark.tables import score_markdown
 
@@ -125,10 +125,19 @@ def sweep_section(sec: Section, s: Summary) -> list[str]:
                 n = sum((env, c, seed) in s.runs for c in FAMILIES[family] for seed in SELECT_SEEDS)
                 text.append(f"{family} {SYMBOL[family]}: not selected yet, {n} of its {3 * len(FAMILIES[family])} runs"
                             " (seeds 0-2) are in.")
+        if len(made) < len(FAMILIES):
+            text.append("")
         if made:
-            text += ["", selection_markdown(env, chosen), "", "Each family's best beside PPO-Clip, over its seeds in so far (5 once phase `sweep_best` has run):", "",
-                     score_markdown(final_rows(s.table, env, chosen)), "", f"![The β sweep on {env}](sweep_{env}.png)"]
-        text.append("")
+            text += [
+                selection_markdown(env, chosen),
+                "",
+                "Each family's best beside PPO-Clip, over its seeds in so far (5 once phase `sweep_best` has run):",
+                "",
+                score_markdown(final_rows(s.table, env, chosen)),
+                "",
+                f"![The β sweep on {env}](sweep_{env}.png)",
+                "",
+            ]
     return text
 
 
@@ -199,8 +208,8 @@ def same_as_clip(s: Summary, env: str) -> str:
     clip = s.runs.get((env, "ppo_clip", "0"))
     if clip is None:
         return "no ppo_clip run"
-    cpu = {(r["env"], r["config"], r["seed"]): r.get("cpu") or "unknown" for r in s.manifest}
-    kinds = f"CPU {cpu.get((env, BETA_T, '0'), 'unknown')} vs {cpu.get((env, 'ppo_clip', '0'), 'unknown')}"
+    cpus = run_cpus(s.manifest)
+    kinds = f"CPU {cpus.get((env, BETA_T, '0')) or 'unknown'} vs {cpus.get((env, 'ppo_clip', '0')) or 'unknown'}"
     diverge = first_divergence(s.runs[env, BETA_T, "0"]["episodic_return"], clip["episodic_return"])
     return f"identical ({kinds})" if diverge is None else f"differ from step {diverge} ({kinds})"
 
