@@ -98,6 +98,7 @@ def main(argv=None) -> int:
     if args.step in ("all", "extract") and args.runs.exists():
         finished, stops = extract(args.runs, args.results)
         print(f"extracted {finished} finished runs and {stops} that stopped early from {args.runs}")
+        plan = check_paths(args)  # again: a select phase's plan (sweep_best) reads the results just extracted
     if args.step in ("all", "summarize"):
         if not (args.results / "csv").is_dir():
             bad(f"no run CSVs in {args.results / 'csv'}: nothing to summarize (extract first, or check --results)")

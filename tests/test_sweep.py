@@ -5,8 +5,10 @@ import csv
 import math
 
 import pytest
+from torch.utils.tensorboard import SummaryWriter
 
 from benchmark import report, run, stats, sweep
+from benchmark.job import write_json
 
 FIXED = ["ppo_kl_fixed_0.1", "ppo_kl_fixed_0.3", "ppo_kl_fixed", "ppo_kl_fixed_3", "ppo_kl_fixed_10"]
 
@@ -142,3 +144,28 @@ def test_the_report_shows_the_selection_and_the_tuned_scalars_beside_the_clip(tm
     assert (results / "sweep_Ant-v4.png").exists() and (results / "beta_t.png").exists()
     beta_t = readme.split("## The per-sample β_t of the clip")[1]
     assert "| Ant-v4 | 20.0% | 60.0% | -3 | -0.1 | 2 | -0.05 | identical (CPU unknown vs unknown) |" in beta_t
+
+
+def test_the_report_plans_sweep_best_from_the_runs_it_just_extracted(tmp_path):
+    """`python -m benchmark.report` extracts, then plans: a run that completes a family's seeds 0-2 puts that family's
+    best into sweep_best's plan in the same call (a plan made before the extract would miss it)."""
+    fixed = {c: 0.0 for c in sweep.FAMILIES["fixed"]}
+    adaptive = {c: 0.0 for c in sweep.FAMILIES["adaptive"]}
+    scores = sweep_scores("Ant-v4", fixed, adaptive)
+    del scores["Ant-v4", "ppo_kl_fixed_3", "2"]  # comes in through the runs directory, scoring 500
+    write_results(tmp_path / "results", scores)
+    run_dir = tmp_path / "runs" / "Ant-v4" / "ppo_kl_fixed_3" / "seed2"
+    writer = SummaryWriter(run_dir / "tb" / "Ant-v4__ppo_kl__2__1700000000")
+    writer.add_scalar("charts/episodic_return", -999.0, 100)
+    writer.add_scalar("charts/episodic_return", 500.0, 1000000)
+    writer.close()
+    args = ["ppo_kl.py", "--kl-mode", "fixed", "--kl-coef", "3", "--env-id", "Ant-v4", "--seed", "2", "--total-timesteps", "1000000"]
+    meta = {"args": args, "host": "h", "git_commit": "c0ffee" * 6 + "abcd", "git_dirty": False, "versions": {}}
+    write_json(run_dir / "meta.json", meta)
+    write_json(run_dir / "done.json", {"exit_code": 0, "wall_time_s": 1.5, "args": args})
+    (tmp_path / "suite.toml").write_text(SWEEP_SUITE)
+    flags = ["--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "results"), "--suite", str(tmp_path / "suite.toml")]
+    assert report.main([*flags, "--reps", "50"]) == 0
+    assert "sweep_best 0 of 2," in (tmp_path / "results" / "README.md").read_text()
+    assert "Missing (sweep_best): Ant-v4/ppo_kl_fixed_3/seed3, Ant-v4/ppo_kl_fixed_3/seed4." in (
+        tmp_path / "results" / "README.md").read_text()
