@@ -16,7 +16,7 @@ from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, SWEEP
 from benchmark.plots import BINS, binned, plt
 from benchmark.stats import first_divergence, run_cpus, score
 from benchmark.summary import Section, Summary
-from benchmark.tables import score_markdown
+from benchmark.tables import score_markdown, with_ci
 
 FAMILIES = {"fixed": FIXED_BETA, "adaptive": ADAPTIVE_TARGET}  # family → {config: its β or d_targ}
 MAIN_VALUE = {"fixed": "ppo_kl_fixed", "adaptive": "ppo_kl_adaptive"}  # the main grid's config of each family
@@ -82,6 +82,7 @@ def selection_markdown(env: str, chosen: dict) -> str:
         for config, value in values.items():
             mark = " **best**" if config == winner else ""
             main = " (main grid)" if config == MAIN_VALUE[family] else ""
+            mark += edge_note(family, config) if mark else ""
             cells = [*map(fmt_score, scores[config]), fmt_score(float(np.mean(scores[config]))) + mark]
             rows.append([family, f"{SYMBOL[family]} = {value:g}{main}", *cells])
     return markdown_table(["family", "value", *(f"seed {s}" for s in SELECT_SEEDS), "mean"], rows)
@@ -91,6 +92,60 @@ def final_rows(table: list[dict], env: str, chosen: dict) -> list[dict]:
     """The score-table rows of PPO-Clip and each family's best on env (all their seeds)."""
     configs = ["ppo_clip", *(chosen[env, family][0] for family in FAMILIES if (env, family) in chosen)]
     return [row for config in configs for row in table if (row["env"], row["config"]) == (env, config)]
+
+
+def edge_note(family: str, config: str) -> str:
+    """Where a family's best is the grid's smallest or largest value: the optimum may lie beyond the grid."""
+    values = FAMILIES[family]
+    side = {min(values.values()): "smallest", max(values.values()): "largest"}.get(values[config])
+    return f", the {side} value swept" if side else ""
+
+
+def versus_clip(row: dict, clip: dict) -> str:
+    """Where a score row's 95% CI lies against PPO-Clip's."""
+    if float(row["iqm_hi"]) < float(clip["iqm_lo"]):
+        return "below the clip's CI"
+    if float(row["iqm_lo"]) > float(clip["iqm_hi"]):
+        return "above the clip's CI"
+    return "overlapping the clip's CI"
+
+
+def readme_answer(scores: list[dict], runs: dict, link: str) -> str:
+    """The top README's answer, a line per env: each family's best (chosen on seeds 0-2) beside PPO-Clip, IQM
+    [95% CI] and seeds, with where its CI lies against the clip's; empty while nothing is selected."""
+    envs = sorted({env for env, config, _ in runs if config in SWEEP})
+    chosen = selection(runs, envs)
+    row = {(r["env"], r["config"]): r for r in scores}
+    sentences = []
+    for env in envs:
+        clip = row.get((env, "ppo_clip"))
+        if clip is None or not any((env, family) in chosen for family in FAMILIES):
+            continue
+        parts = []
+        for family in FAMILIES:
+            if (env, family) not in chosen:
+                parts.append(f"{family} {SYMBOL[family]} not selected yet")
+                continue
+            config = chosen[env, family][0]
+            r = row[env, config]
+            seeds = f"{r['n']} seeds" + (" so far" if int(r["n"]) < 5 else "")
+            parts.append(
+                f"best {family} {SYMBOL[family]} = {FAMILIES[family][config]:g}{edge_note(family, config)}:"
+                f" {with_ci(float(r['iqm']), float(r['iqm_lo']), float(r['iqm_hi']))} ({seeds}), {versus_clip(r, clip)}"
+            )
+        sentences.append(
+            f"- {env}: PPO-Clip {with_ci(float(clip['iqm']), float(clip['iqm_lo']), float(clip['iqm_hi']))}"
+            f" ({clip['n']} seeds); " + "; ".join(parts) + "."
+        )
+    if not sentences:
+        return ""
+    return "\n".join([
+        f"**The β sweep** ([the rule and every value]({link})): `ppo_kl.py` with fixed β and adaptive d_targ over"
+        f" {len(FIXED_BETA)} values each; each family's best is chosen on seeds 0-2 by a rule fixed before the runs."
+        " IQM [95% CI]:",
+        "",
+        *sentences,
+    ])
 
 
 def sweep_envs(s: Summary) -> list[str]:

@@ -1,6 +1,6 @@
 """The top-level README.md's results block, between two markers, rewritten from what the report wrote into
-benchmark/results: the count of runs in, the headline figure, the main grid's score table and the count of
-same-seed runs of the three clip forms that are bitwise identical.
+benchmark/results: the count of runs in, the headline figure, the main grid's score table, the count of
+same-seed runs of the three clip forms that are bitwise identical, and the β sweep's answer so far.
 """
 
 from pathlib import Path
@@ -8,6 +8,7 @@ from pathlib import Path
 from benchmark.common import REPO, read_csv, stopped
 from benchmark.stats import IDENTICAL, load_runs
 from benchmark.summary import in_main_grid
+from benchmark.sweep import readme_answer
 from benchmark.tables import merge_identical, score_markdown
 
 TOP_README = REPO / "README.md"
@@ -46,5 +47,8 @@ def update_top_readme(readme: Path, results: Path, planned: set):
         f" {len(compared)} env/seed pairs,"
         f" {len(same)} bitwise identical in every logged episodic return.",
     ]
+    answer = readme_answer(scores, runs, f"{rel}/README.md#is-there-a-scalar-β-that-does-what-the-clip-does-the-β-sweep")
+    if answer:
+        section += ["", answer]
     head, rest = text.split(BEGIN, 1)
     readme.write_text(head + BEGIN + "\n" + "\n".join(section) + "\n" + END + rest.split(END, 1)[1])

@@ -3,11 +3,13 @@ of each family's best value where it is not the main grid's."""
 
 import csv
 import math
+import re
 
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
 from benchmark import report, run, stats, sweep
+from benchmark.common import read_csv
 from benchmark.job import write_json
 
 FIXED = ["ppo_kl_fixed_0.1", "ppo_kl_fixed_0.3", "ppo_kl_fixed", "ppo_kl_fixed_3", "ppo_kl_fixed_10"]
@@ -135,7 +137,7 @@ def test_the_report_shows_the_selection_and_the_tuned_scalars_beside_the_clip(tm
     assert report.main(["summarize", "--results", str(results), "--suite", str(tmp_path / "suite.toml"), "--reps", "50"]) == 0
     readme = (results / "README.md").read_text()
     section = readme.split("### The β sweep on Ant-v4")[1].split("## The per-sample β_t")[0]
-    assert "| fixed | β = 10 | 4.0 | 4.0 | 4.0 | 4.0 **best** |" in section
+    assert "| fixed | β = 10 | 4.0 | 4.0 | 4.0 | 4.0 **best**, the largest value swept |" in section
     assert "| adaptive | d_targ = 0.01 (main grid) | 100.0 | 100.0 | 100.0 | 100.0 **best** |" in section
     tuned = section.split("Each family's best beside PPO-Clip")[1]
     assert [line.split(" | ")[1] for line in tuned.splitlines() if line.startswith("| Ant-v4")] == [
@@ -144,6 +146,39 @@ def test_the_report_shows_the_selection_and_the_tuned_scalars_beside_the_clip(tm
     assert (results / "sweep_Ant-v4.png").exists() and (results / "beta_t.png").exists()
     beta_t = readme.split("## The per-sample β_t of the clip")[1]
     assert "| Ant-v4 | 20.0% | 60.0% | -3 | -0.1 | 2 | -0.05 | identical (CPU unknown vs unknown) |" in beta_t
+    answer = sweep.readme_answer(read_csv(results / "scores.csv"), stats.load_runs(results), "LINK").splitlines()
+    assert answer[0].startswith("**The β sweep** ([the rule and every value](LINK)): `ppo_kl.py` with fixed β and"
+                                " adaptive d_targ over 5 values each;")
+    assert len(answer) == 3 and re.fullmatch(
+        r"- Ant-v4: PPO-Clip 2002\.0 \[200\d\.\d, 200\d\.\d\] \(5 seeds\); best fixed β = 10, the largest value swept:"
+        r" 4\.0 \[4\.0, 4\.0\] \(5 seeds\), below the clip's CI; best adaptive d_targ = 0\.01: 100\.0 \[100\.0, 100\.0\]"
+        r" \(3 seeds so far\), below the clip's CI\.", answer[2])
+
+
+def test_the_readme_answer_waits_for_a_selection_and_names_a_family_not_selected(tmp_path):
+    fixed = {c: 0.0 for c in sweep.FAMILIES["fixed"]}
+    fixed["ppo_kl_fixed_0.1"] = 3000.0  # the smallest value, above the clip
+    adaptive = {c: 0.0 for c in sweep.FAMILIES["adaptive"]}
+    scores = sweep_scores("Ant-v4", fixed, adaptive)
+    scores.update({("Ant-v4", "ppo_clip", str(seed)): 2000.0 + seed for seed in range(5)})
+    del scores["Ant-v4", "ppo_kl_adaptive_0.1", "1"]
+    write_results(tmp_path, scores)
+    scores_csv = [{"env": "Ant-v4", "config": c, "n": "3", "iqm": "3000", "iqm_lo": "3000", "iqm_hi": "3000"}
+                  for c in ("ppo_kl_fixed_0.1",)] + [
+        {"env": "Ant-v4", "config": "ppo_clip", "n": "5", "iqm": "2002", "iqm_lo": "2001", "iqm_hi": "2003"}]
+    answer = sweep.readme_answer(scores_csv, stats.load_runs(tmp_path), "LINK")
+    assert answer.splitlines()[-1] == (
+        "- Ant-v4: PPO-Clip 2002.0 [2001.0, 2003.0] (5 seeds); best fixed β = 0.1, the smallest value swept:"
+        " 3000.0 [3000.0, 3000.0] (3 seeds so far), above the clip's CI; adaptive d_targ not selected yet.")
+    (tmp_path / "csv/Ant-v4/ppo_kl_fixed_3/seed0.csv").unlink()  # neither family complete: no answer yet
+    assert sweep.readme_answer(scores_csv, stats.load_runs(tmp_path), "LINK") == ""
+
+
+@pytest.mark.parametrize("lo, hi, where", [(1.0, 1999.0, "below"), (1.0, 2001.5, "overlapping"),
+                                            (2001.5, 2500.0, "overlapping"), (2003.5, 3000.0, "above")])
+def test_where_a_ci_lies_against_the_clips(lo, hi, where):
+    clip = {"iqm_lo": "2001", "iqm_hi": "2003"}
+    assert sweep.versus_clip({"iqm_lo": str(lo), "iqm_hi": str(hi)}, clip) == f"{where} the clip's CI"
 
 
 def test_the_report_plans_sweep_best_from_the_runs_it_just_extracted(tmp_path):
