@@ -183,12 +183,15 @@ def sweep_section(sec: Section, s: Summary) -> list[str]:
         if len(made) < len(FAMILIES):
             text.append("")
         if made:
+            rows = final_rows(s.table, env, chosen)
+            seeds = ("its 5 seeds" if all(int(r["n"]) == 5 for r in rows)
+                     else "its seeds in so far (5 once phase `sweep_best` has run)")
             text += [
                 selection_markdown(env, chosen),
                 "",
-                "Each family's best beside PPO-Clip, over its seeds in so far (5 once phase `sweep_best` has run):",
+                f"Each family's best beside PPO-Clip, over {seeds}:",
                 "",
-                score_markdown(final_rows(s.table, env, chosen)),
+                score_markdown(rows),
                 "",
                 f"![The β sweep on {env}](sweep_{env}.png)",
                 "",

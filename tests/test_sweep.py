@@ -140,6 +140,7 @@ def test_the_report_shows_the_selection_and_the_tuned_scalars_beside_the_clip(tm
     assert "| fixed | β = 10 | 4.0 | 4.0 | 4.0 | 4.0 **best**, the largest value swept |" in section
     assert "| adaptive | d_targ = 0.01 (main grid) | 100.0 | 100.0 | 100.0 | 100.0 **best** |" in section
     tuned = section.split("Each family's best beside PPO-Clip")[1]
+    assert tuned.startswith(", over its seeds in so far (5 once phase `sweep_best` has run):")  # adaptive: 3 seeds
     assert [line.split(" | ")[1] for line in tuned.splitlines() if line.startswith("| Ant-v4")] == [
         "PPO-Clip", "KL, fixed β=10", "KL, adaptive β"]
     assert "| Ant-v4 | KL, fixed β=10 | 5 |" in tuned  # seeds 0-2 of the sweep and 3-4 of sweep_best
