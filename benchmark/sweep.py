@@ -16,12 +16,13 @@ from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, SWEEP
 from benchmark.plots import BINS, binned, plt
 from benchmark.stats import first_divergence, run_cpus, score
 from benchmark.summary import Section, Summary
-from benchmark.tables import score_markdown, with_ci
+from benchmark.tables import row_iqm, score_markdown
 
 FAMILIES = {"fixed": FIXED_BETA, "adaptive": ADAPTIVE_TARGET}  # family → {config: its β or d_targ}
 MAIN_VALUE = {"fixed": "ppo_kl_fixed", "adaptive": "ppo_kl_adaptive"}  # the main grid's config of each family
 SYMBOL = {"fixed": "β", "adaptive": "d_targ"}
 SELECT_SEEDS = ("0", "1", "2")
+FINAL_SEEDS = 5  # the comparison: seeds 0-4 (the main grid's, or the sweep's 0-2 and sweep_best's 3-4)
 WORST = -math.inf  # a run that stopped early, in the selection
 
 
@@ -128,13 +129,13 @@ def readme_answer(scores: list[dict], runs: dict, link: str) -> str:
                 continue
             config = chosen[env, family][0]
             r = row[env, config]
-            seeds = f"{r['n']} seeds" + (" so far" if int(r["n"]) < 5 else "")
+            seeds = f"{r['n']} seeds" + (" so far" if int(r["n"]) < FINAL_SEEDS else "")
             parts.append(
                 f"best {family} {SYMBOL[family]} = {FAMILIES[family][config]:g}{edge_note(family, config)}:"
-                f" {with_ci(float(r['iqm']), float(r['iqm_lo']), float(r['iqm_hi']))} ({seeds}), {versus_clip(r, clip)}"
+                f" {row_iqm(r)} ({seeds}), {versus_clip(r, clip)}"
             )
         sentences.append(
-            f"- {env}: PPO-Clip {with_ci(float(clip['iqm']), float(clip['iqm_lo']), float(clip['iqm_hi']))}"
+            f"- {env}: PPO-Clip {row_iqm(clip)}"
             f" ({clip['n']} seeds); " + "; ".join(parts) + "."
         )
     if not sentences:
@@ -184,8 +185,8 @@ def sweep_section(sec: Section, s: Summary) -> list[str]:
             text.append("")
         if made:
             rows = final_rows(s.table, env, chosen)
-            seeds = ("its 5 seeds" if all(int(r["n"]) == 5 for r in rows)
-                     else "its seeds in so far (5 once phase `sweep_best` has run)")
+            seeds = (f"its {FINAL_SEEDS} seeds" if all(int(r["n"]) == FINAL_SEEDS for r in rows)
+                     else f"its seeds in so far ({FINAL_SEEDS} once phase `sweep_best` has run)")
             text += [
                 selection_markdown(env, chosen),
                 "",

@@ -20,6 +20,11 @@ def with_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
     return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
+def row_iqm(row: dict) -> str:
+    """A score row's (as in scores.csv) IQM with its 95% CI, as the score tables render it."""
+    return with_ci(float(row["iqm"]), float(row["iqm_lo"]), float(row["iqm_hi"]))
+
+
 def merge_identical(rows: list[dict], identity: list[dict]) -> list[dict]:
     """Score rows (as in scores.csv) with an env's rows of the three clip forms as one, in PPO-Clip's place, where
     the three rows' scores are equal and the identity table finds every same-seed run of theirs bitwise identical;
@@ -46,7 +51,7 @@ def score_markdown(rows: list[dict]) -> str:
     def cells(r):
         if not int(r["n"]):
             return ["—", "—"]
-        return [pm(float(r["mean"]), float(r["std"])), with_ci(float(r["iqm"]), float(r["iqm_lo"]), float(r["iqm_hi"]))]
+        return [pm(float(r["mean"]), float(r["std"])), row_iqm(r)]
 
     return markdown_table(
         ["env", "config", "n", *["stopped early"] * stops, "mean ± std", "IQM [95% CI]"],
