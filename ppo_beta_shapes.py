@@ -4,10 +4,12 @@ Surrogate, with w = π_θ(a|s)/π_old(a|s), Â the advantage and sg(·) the stop
     L = −mean(Â·w) + mean(sg(β_t)·(−log w)),   β_t = −w·Â·G_t·ρ^k_t
 so a sample's gradient is −Â·(1 − G_t)·∇w: G = 0 passes it, G = 1 zeroes it (the clip), G > 1
 reverses it, G < 0 amplifies it. u_t = w − (1+ε_high) if Â > 0, else (1−ε_low) − w, is the overshoot
-past the band edge in the direction the advantage pushes; the kill set is u_t > 0.
+past the band edge in the direction the advantage pushes; the kill set is u_t > 0. v_t = sign(Â)·(w − clip(w,
+1−ε_low, 1+ε_high)) is the signed distance past the nearer edge: u_t on the kill set, < 0 on pass-through, 0 in band.
     step       G = 1[u > 0]                           PPO-Clip, exactly (with ε_low = ε_high = ε)
     sigmoid    G = σ(u/s)                             → step as the softness s → 0
     linear     G = clip(u/s, 0, 1)                    → step as s → 0
+    soft_min   G = σ(v/s) outside the band, 0 in it   the clip's min as a soft minimum, KLip-PPO 2026
     dual_clip  G = 1[u > 0 or (Â < 0 and w > c)]      dual-clip PPO, Ye et al. 2020
     rollback   G = (1+α)·1[u > 0]                     PPO-RB, Wang, He & Tan 2019
     trppo      G = 1[KL_s ≥ δ and (w−1)·Â > 0]        TR-PPO, Wang, He & Tan 2019
@@ -108,11 +110,11 @@ class Args:
     """CleanRL's early stop: end the update's epochs once the last minibatch's approx KL exceeds it"""
     # >>> ALGO: arguments of the β_t knob
     beta_shape: Literal[
-        "step", "sigmoid", "linear", "dual_clip", "rollback", "trppo", "spo", "cispo", "gppo", "sapo"
+        "step", "sigmoid", "linear", "soft_min", "dual_clip", "rollback", "trppo", "spo", "cispo", "gppo", "sapo"
     ] = "step"
     """the gate G_t: step (= PPO-Clip), two soft steps, or a published clip variant (see the docstring)"""
     beta_softness: float = 0.05
-    """width s of the soft gates (sigmoid, linear), in units of w"""
+    """width s of the soft gates (sigmoid, linear, soft_min), in units of w"""
     clip_coef_low: Optional[float] = None
     """ε_low, the band's lower half-width (default: --clip-coef)"""
     clip_coef_high: Optional[float] = None
@@ -412,6 +414,10 @@ def beta_gate(ratio, advantages, args, state_kl=None):
         return torch.sigmoid(overshoot / args.beta_softness)
     if shape == "linear":  # G = clip(u/s, 0, 1)
         return torch.clamp(overshoot / args.beta_softness, 0, 1)
+    if shape == "soft_min":  # KLip-PPO, soft_clipped_surrogate_softmin: G = σ(v/s) outside the band, 0 in it
+        # from ℓ = s·|Â|·logsumexp(−w·Â/(s·|Â|), −clip(w)·Â/(s·|Â|)): half the gradient at either edge, outside
+        beyond = torch.sign(advantages) * (ratio - torch.clamp(ratio, 1 - eps_low, 1 + eps_high))
+        return torch.where(beyond != 0, torch.sigmoid(beyond / args.beta_softness), 0.0)
     beyond_c = (advantages < 0) & (ratio > args.dual_clip_c)  # where dual-clip's c·Â bounds the loss
     if shape == "dual_clip":  # Ye et al. 2020: G = 1[u > 0 or (Â < 0 and w > c)]
         return ((overshoot > 0) | beyond_c).to(ratio.dtype)
@@ -461,9 +467,13 @@ def beta_distribution(nonzero_chunks, num_samples: int) -> dict:
 def load_checkpoint(path: str):
     """(agent, frozen observation statistics, env id) from a save_checkpoint file, or fail with one line."""
     try:
-        ckpt = torch.load(path, weights_only=True)
-    except Exception as e:  # missing, unreadable, or not a torch file
-        fail(f"cannot read checkpoint {path!r}: {type(e).__name__}: {str(e).strip().splitlines()[0]}")
+        ckpt = torch.load(path, weights_only=True)  # tensors and containers only: loading runs no code from the file
+    except OSError as e:  # missing, a directory, unreadable
+        fail(f"cannot read checkpoint {path!r}: {e.strerror or e}")
+    except Exception as e:  # not a torch file, or one holding objects these checkpoints never hold
+        # torch's message would advise weights_only=False, i.e. running the file's code: give its reason only
+        why = re.split(r"\n|\. ", str(e).split("WeightsUnpickler error:")[-1].strip())[0]  # its first sentence only
+        fail(f"{path!r} is not a checkpoint of these scripts: torch.load refuses it ({type(e).__name__}: {why})")
     try:
         agent = Agent(obs_dim=len(ckpt["obs_rms"]["mean"]), act_dim=ckpt["agent"]["actor_logstd"].shape[1])
         agent.load_state_dict(ckpt["agent"])
@@ -474,6 +484,11 @@ def load_checkpoint(path: str):
     except Exception as e:  # wrong keys or shapes
         fail(f"{path!r} is not a checkpoint of these scripts: {type(e).__name__}: {e}")
     return agent, obs_rms, env_id
+
+
+def given(*flags: str) -> bool:
+    """Was one of these flags typed on the command line (rather than left at its default)?"""
+    return any(arg.split("=")[0] in flags for arg in sys.argv[1:])
 
 
 def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, seed: int, video_dir=None, writer=None):
@@ -494,7 +509,7 @@ def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, 
                 obs, _ = env.reset()
     env.close()
     videos = f", videos in {video_dir}" if video_dir else ""
-    print(f"eval: episodic returns {eval_returns}, mean {np.mean(eval_returns):.6f}{videos}")
+    print(f"eval: episodic returns {eval_returns}, mean {np.mean(eval_returns):.6f}, env {env_id}{videos}")
     return eval_returns
 
 
@@ -513,10 +528,21 @@ def main():
     torch.set_num_threads(args.threads)
 
     env_id = args.env_id
-    if args.eval_checkpoint is not None:
-        agent, obs_rms, env_id = load_checkpoint(args.eval_checkpoint)
+    if args.eval_checkpoint is not None:  # on the checkpoint's env, or on one typed with --env-id (e.g. -v4 → -v5)
+        agent, obs_rms, trained_on = load_checkpoint(args.eval_checkpoint)
+        env_id = env_id if given("--env-id", "--env_id") else trained_on
     obs_dim, act_dim = check_env(env_id, video=args.capture_video)
+    if args.eval_checkpoint is not None and (obs_dim, act_dim) != (len(obs_rms.mean), agent.actor_logstd.shape[1]):
+        fail(f"{args.eval_checkpoint!r} was trained on {trained_on} ({len(obs_rms.mean)} observations, "
+             f"{agent.actor_logstd.shape[1]} actions); --env-id {env_id} has {obs_dim} and {act_dim}")
     run_name = f"{env_id}__{args.exp_name}__{'eval__' if args.eval_checkpoint else ''}{args.seed}__{int(time.time())}"
+    if args.track and args.eval_checkpoint is None:  # before the run directory: a refusal leaves nothing behind
+        import wandb
+        try:
+            wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args),
+                       sync_tensorboard=True, save_code=True)
+        except wandb.errors.UsageError as e:  # no API key, ...: wandb would end in a traceback
+            fail(f"--track: {str(e).strip().splitlines()[0]} Or log offline: WANDB_MODE=offline.")
     run_dir = os.path.join(args.runs_dir, run_name)
     try:
         if args.eval_checkpoint is None or args.capture_video:  # evaluation alone writes nothing
@@ -536,10 +562,6 @@ def main():
     )
     envs.action_space.seed(args.seed)
 
-    if args.track:
-        import wandb
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args),
-                   sync_tensorboard=True, save_code=True)
     writer = SummaryWriter(run_dir)
     table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")

@@ -320,9 +320,13 @@ def save_checkpoint(path: str, agent: Agent, obs_rms: RunningMeanStd, return_rms
 def load_checkpoint(path: str):
     """(agent, frozen observation statistics, env id) from a save_checkpoint file, or fail with one line."""
     try:
-        ckpt = torch.load(path, weights_only=True)
-    except Exception as e:  # missing, unreadable, or not a torch file
-        fail(f"cannot read checkpoint {path!r}: {type(e).__name__}: {str(e).strip().splitlines()[0]}")
+        ckpt = torch.load(path, weights_only=True)  # tensors and containers only: loading runs no code from the file
+    except OSError as e:  # missing, a directory, unreadable
+        fail(f"cannot read checkpoint {path!r}: {e.strerror or e}")
+    except Exception as e:  # not a torch file, or one holding objects these checkpoints never hold
+        # torch's message would advise weights_only=False, i.e. running the file's code: give its reason only
+        why = re.split(r"\n|\. ", str(e).split("WeightsUnpickler error:")[-1].strip())[0]  # its first sentence only
+        fail(f"{path!r} is not a checkpoint of these scripts: torch.load refuses it ({type(e).__name__}: {why})")
     try:
         agent = Agent(obs_dim=len(ckpt["obs_rms"]["mean"]), act_dim=ckpt["agent"]["actor_logstd"].shape[1])
         agent.load_state_dict(ckpt["agent"])
@@ -333,6 +337,11 @@ def load_checkpoint(path: str):
     except Exception as e:  # wrong keys or shapes
         fail(f"{path!r} is not a checkpoint of these scripts: {type(e).__name__}: {e}")
     return agent, obs_rms, env_id
+
+
+def given(*flags: str) -> bool:
+    """Was one of these flags typed on the command line (rather than left at its default)?"""
+    return any(arg.split("=")[0] in flags for arg in sys.argv[1:])
 
 
 def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, seed: int, video_dir=None, writer=None):
@@ -353,7 +362,7 @@ def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, 
                 obs, _ = env.reset()
     env.close()
     videos = f", videos in {video_dir}" if video_dir else ""
-    print(f"eval: episodic returns {eval_returns}, mean {np.mean(eval_returns):.6f}{videos}")
+    print(f"eval: episodic returns {eval_returns}, mean {np.mean(eval_returns):.6f}, env {env_id}{videos}")
     return eval_returns
 
 
@@ -372,10 +381,21 @@ def main():
     torch.set_num_threads(args.threads)
 
     env_id = args.env_id
-    if args.eval_checkpoint is not None:
-        agent, obs_rms, env_id = load_checkpoint(args.eval_checkpoint)
+    if args.eval_checkpoint is not None:  # on the checkpoint's env, or on one typed with --env-id (e.g. -v4 → -v5)
+        agent, obs_rms, trained_on = load_checkpoint(args.eval_checkpoint)
+        env_id = env_id if given("--env-id", "--env_id") else trained_on
     obs_dim, act_dim = check_env(env_id, video=args.capture_video)
+    if args.eval_checkpoint is not None and (obs_dim, act_dim) != (len(obs_rms.mean), agent.actor_logstd.shape[1]):
+        fail(f"{args.eval_checkpoint!r} was trained on {trained_on} ({len(obs_rms.mean)} observations, "
+             f"{agent.actor_logstd.shape[1]} actions); --env-id {env_id} has {obs_dim} and {act_dim}")
     run_name = f"{env_id}__{args.exp_name}__{'eval__' if args.eval_checkpoint else ''}{args.seed}__{int(time.time())}"
+    if args.track and args.eval_checkpoint is None:  # before the run directory: a refusal leaves nothing behind
+        import wandb
+        try:
+            wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args),
+                       sync_tensorboard=True, save_code=True)
+        except wandb.errors.UsageError as e:  # no API key, ...: wandb would end in a traceback
+            fail(f"--track: {str(e).strip().splitlines()[0]} Or log offline: WANDB_MODE=offline.")
     run_dir = os.path.join(args.runs_dir, run_name)
     try:
         if args.eval_checkpoint is None or args.capture_video:  # evaluation alone writes nothing
@@ -395,10 +415,6 @@ def main():
     )
     envs.action_space.seed(args.seed)
 
-    if args.track:
-        import wandb
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args),
-                   sync_tensorboard=True, save_code=True)
     writer = SummaryWriter(run_dir)
     table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")

@@ -27,6 +27,11 @@ BETA_SLICE = {
     "beta_linear": Config("ppo_beta_shapes.py", ("--beta-shape", "linear", "--beta-softness", "0.05"), "β_t linear, s=0.05"),
     "beta_asym": Config("ppo_beta_shapes.py", ("--clip-coef-low", "0.2", "--clip-coef-high", "0.28"), "β_t step, ε 0.2/0.28"),
 }
+# Two shapes first run with the family (phase family): KLip-PPO's third soft gate, and the position multiplier.
+BETA_MORE = {
+    "beta_soft_min": Config("ppo_beta_shapes.py", ("--beta-shape", "soft_min", "--beta-softness", "0.05"), "β_t soft-min, s=0.05"),
+    "beta_position": Config("ppo_beta_shapes.py", ("--beta-shape", "step", "--position-rho", "0.999"), "β_t step, ρ=0.999"),
+}
 # The zoo: published clip variants as gates of β_t, each at its published defaults (the script's).
 ZOO = {
     "zoo_dual_clip": Config("ppo_beta_shapes.py", ("--beta-shape", "dual_clip"), "dual-clip (Ye 2020)"),
@@ -51,9 +56,12 @@ SWEEP = {
         if c not in MAIN
     },
 }
+# Past the sweep's grid, added after it (not in its pre-registered selection): fixed β above 10, for Humanoid.
+FIXED_BETA_EDGE = {"ppo_kl_fixed_30": 30.0, "ppo_kl_fixed_100": 100.0}
+SWEEP_EDGE = {c: Config("ppo_kl.py", ("--kl-mode", "fixed", "--kl-coef", f"{b:g}"), f"KL, fixed β={b:g}") for c, b in FIXED_BETA_EDGE.items()}
 # The per-sample β_t that the clip applies, logged: ppo_beta_shapes.py's step gate is PPO-Clip bitwise.
 BETA_T = {"beta_step": Config("ppo_beta_shapes.py", ("--beta-shape", "step"), "β_t step (= PPO-Clip)")}
-CONFIGS = {**MAIN, **BETA_SLICE, **ZOO, **SWEEP, **BETA_T}
+CONFIGS = {**MAIN, **BETA_SLICE, **BETA_MORE, **ZOO, **SWEEP, **SWEEP_EDGE, **BETA_T}
 
 
 def label(name: str) -> str:

@@ -53,6 +53,16 @@ def test_eval_uses_saved_statistics(tmp_path):
     assert eval_returns(shifted.stdout) != eval_returns(saved.stdout)
 
 
+def test_a_typed_env_id_is_where_a_checkpoint_is_evaluated(tmp_path):
+    """--eval-checkpoint evaluates on the checkpoint's env, or on one typed with --env-id where the networks fit
+    (a -v4 checkpoint on -v5; a misfit is refused, test_cli); the printed line names the env evaluated."""
+    path = RESULTS / "checkpoints" / "Hopper-v4" / "beta_step" / "seed0.pt"
+    for flags, env in [((), "Hopper-v4"), (("--env-id", "Hopper-v5"), "Hopper-v5"), (("--env-id=Hopper-v5",), "Hopper-v5")]:
+        out = run_script("ppo_clip.py", "--eval-checkpoint", path, "--eval-episodes", "1", *flags, cwd=tmp_path)
+        (line,) = re.findall(r"^eval: .*$", out.stdout, re.M)
+        assert line.endswith(f", env {env}"), (flags, line)
+
+
 def test_a_committed_checkpoint_evaluates_to_its_committed_mean_with_every_script(tmp_path):
     """One checkpoint in benchmark/results/checkpoints, evaluated by each script as a user would (10 episodes, the
     run's seed), prints the mean that runs.csv commits for it. The floats depend on the CPU kind, so the checkpoint
@@ -73,7 +83,7 @@ def test_a_committed_checkpoint_evaluates_to_its_committed_mean_with_every_scrip
     path, row = same[0], rows[keys[same[0]]]
     for script in SCRIPTS:
         out = run_script(script, "--eval-checkpoint", path, "--eval-episodes", "10", "--seed", row["seed"], cwd=tmp_path)
-        (mean,) = re.findall(r"^eval.*: episodic returns \[.*\], mean (\S+)$", out.stdout, re.M)
+        (mean,) = re.findall(r"^eval.*: episodic returns \[.*\], mean ([^,\s]+)", out.stdout, re.M)
         assert mean == f"{float(row['eval_mean']):.6f}", (
             f"{script} evaluates {path.relative_to(REPO)} to a mean of {mean}; runs.csv commits"
             f" {row['eval_mean']} (CPU kind {here})"

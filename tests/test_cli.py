@@ -7,7 +7,7 @@ from typing import Optional
 
 import pytest
 import torch
-from scripts import SCRIPTS, SHORT, load_script, run_dirs, run_script, scalars
+from scripts import REPO, SCRIPTS, SHORT, load_script, run_dirs, run_script, scalars
 
 SHARED = {
     "charts/episodic_return",
@@ -87,6 +87,7 @@ def test_kl_fixed_keeps_beta_and_uses_the_estimator_asked_for(tmp_path):
     assert sample != analytic and all(math.isfinite(v) for v in sample)
 
 
+ANT_CHECKPOINT = str(REPO / "benchmark" / "results" / "checkpoints" / "Ant-v4" / "beta_step" / "seed0.pt")
 BAD = [
     (["--env-id", "CartPole-v1"], "continuous"),
     (["--env-id", "NoSuchEnv-v0"], "NoSuchEnv"),
@@ -100,6 +101,11 @@ BAD = [
     (["--eval-checkpoint", "garbage.pt"], "garbage.pt"),
     (["--eval-checkpoint", "wrong.pt"], "wrong.pt"),
     (["--eval-checkpoint", "wrong.pt", "--eval-episodes", "0"], "--eval-episodes"),
+    # torch's own message would advise weights_only=False (running the file's code): the reason only, no advice
+    (["--eval-checkpoint", "random.pt"], "'random.pt' is not a checkpoint of these scripts: torch.load refuses it"),
+    # a typed --env-id is used, unless the checkpoint's networks do not fit it: then both envs are named
+    (["--eval-checkpoint", ANT_CHECKPOINT, "--env-id", "Hopper-v5"],
+     "was trained on Ant-v4 (27 observations, 8 actions); --env-id Hopper-v5 has 11 and 3"),
     (["--seed", "-1"], "--seed"),
     (["--seed", "4294967296"], "--seed"),
     (["--gamma", "1.5"], "--gamma"),
@@ -127,12 +133,13 @@ BAD = [
 @pytest.mark.parametrize("flags, needle", BAD, ids=[" ".join(f) for f, _ in BAD])
 def test_bad_input_one_line(script, flags, needle, tmp_path):
     (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint\n")
+    (tmp_path / "random.pt").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "a_file").write_text("a file where --runs-dir wants a directory\n")  # unwritable even as root
     torch.save({"agent": {"weights": torch.zeros(3)}}, tmp_path / "wrong.pt")
     proc = run_script(script, *flags, cwd=tmp_path, check=False)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode != 0
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and "Traceback" not in proc.stderr and "weights_only" not in proc.stderr, proc.stderr
     assert needle in lines[0] and lines[0].startswith(f"{script}: error: "), lines[0]
     assert not (tmp_path / "runs").exists(), "a run directory was left behind"
     assert not list(tmp_path.glob("*/runs")), "a run directory was left behind"

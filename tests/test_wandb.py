@@ -1,9 +1,12 @@
 """--track under WANDB_MODE=offline: a W&B run with the full config, TensorBoard sync and the
-checkpoint as a model artifact, read back from the run's own log file."""
+checkpoint as a model artifact, read back from the run's own log file. Without a login: one line."""
 
+import os
 import struct
+import subprocess
+import sys
 
-from scripts import SHORT, run_script
+from scripts import REPO, SHORT, run_script
 from wandb.proto import wandb_internal_pb2
 
 
@@ -41,3 +44,18 @@ def test_track_offline_writes_config_and_model_artifact(tmp_path):
     assert any(r.WhichOneof("record_type") == "tbrecord" for r in records)  # TensorBoard sync
     history_keys = {item.key or "/".join(item.nested_key) for r in records if r.WhichOneof("record_type") == "history" for item in r.history.item}
     assert "charts/episodic_return" in history_keys and "losses/beta_mean" in history_keys
+
+
+def test_track_without_a_login_is_one_line(tmp_path):
+    """--track on a machine with no W&B key: one line that says how to log in or to log offline, exit status 1,
+    before any env step (no episode printed) and with nothing left behind (no run directory, no wandb/)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1")  # no ~/.netrc, no wandb settings
+    proc = subprocess.run([sys.executable, str(REPO / "ppo_clip.py"), "--track", "--env-id", "Hopper-v5", *SHORT],
+                          cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("ppo_clip.py: error: --track: ") and "wandb login" in lines[0], lines[0]
+    assert "WANDB_MODE=offline" in lines[0], lines[0]
+    assert "episodic_return" not in proc.stdout and "update 1/" not in proc.stdout, proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], list(tmp_path.iterdir())

@@ -124,6 +124,50 @@ def test_gate_gives_the_variants_gradient_float64(shape, band):
     assert (sample - clip_sample).abs().max() > 1e-3
 
 
+def klip_soft_min_loss(ratio, adv, eps_low, eps_high, softness):
+    """KLip-PPO's soft_clipped_surrogate_softmin (klip_ppo/core/losses.py), minimized: the clip's min(w·Â,
+    clip(w)·Â) replaced by a log-sum-exp soft minimum of temperature s in units of |Â|; 0 where Â = 0.
+    Its code has one ε; the asymmetric band is our extension, as for the zoo."""
+    adv_scale = adv.abs().detach().clamp_min(1e-8)
+    unclipped, clipped = ratio * adv / adv_scale, torch.clamp(ratio, 1 - eps_low, 1 + eps_high) * adv / adv_scale
+    soft_obj = adv_scale * -softness * torch.logsumexp(torch.stack((-unclipped / softness, -clipped / softness)), dim=0)
+    return -torch.where(adv != 0, soft_obj, torch.zeros_like(soft_obj)).mean()
+
+
+@pytest.mark.parametrize("band", [(0.2, 0.2), (0.2, 0.28)], ids=["symmetric", "asymmetric"])
+def test_soft_min_gate_gives_klip_ppos_soft_minimum_float64(band):
+    """--beta-shape soft_min: its gradient is the soft-minimum objective's, sample by sample and for every actor
+    parameter, on the kill set, in band (both edges exactly), on pass-through, for both signs of Â and at Â = 0.
+    Not the sigmoid gate: soft_min's G is 0 in band and σ(v/s) on pass-through, where sigmoid's is neither."""
+    agent, obs, actions, old_logprob, advantages, old_mean, old_logstd, edges = make_zoo_batch(torch.float64, seed=17)
+    adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)  # normalized here, so that Â = 0 stays 0
+    zero = [i for i in range(len(adv)) if i not in edges][-2:]
+    adv[zero] = 0.0
+    ns = zoo_pg_loss(agent, obs, actions, old_logprob, adv, old_mean, old_logstd, beta_shape="soft_min", norm_adv=False,
+                     clip_coef_low=band[0], clip_coef_high=band[1])
+    ratio, newlogprob = ns["ratio"], ns["newlogprob"]
+    lo, hi = 1 - band[0], 1 + band[1]
+    w = ratio.detach()
+    sets = {"kill set": ns["kill"], "in band": (w >= lo) & (w <= hi), "pass-through": ~ns["kill"] & ((w < lo) | (w > hi))}
+    for name, subset in sets.items():  # every set, with both signs of Â
+        assert (subset & (adv > 0)).any() and (subset & (adv < 0)).any(), f"no sample {name} for one sign of Â"
+    params = [agent.actor_logstd, *agent.actor_mean.parameters()]
+    names = ["actor_logstd"] + [f"actor_mean.{n}" for n, _ in agent.actor_mean.named_parameters()]
+    sample, *grads = torch.autograd.grad(ns["pg_loss"], [newlogprob, *params], retain_graph=True)
+    reference = klip_soft_min_loss(ratio, adv, *band, softness=0.05)
+    ref_sample, *ref_grads = torch.autograd.grad(reference, [newlogprob, *params])
+    for i in range(len(sample)):
+        assert abs(sample[i] - ref_sample[i]) <= 1e-10, (
+            f"soft_min, {sample_report(ns, i)}: d loss/d log π = {sample[i].item()!r}, KLip-PPO's soft minimum gives "
+            f"{ref_sample[i].item()!r} (diff {(sample[i] - ref_sample[i]).item():.3e})"
+        )
+    for name, g, g_ref in zip(names, grads, ref_grads):
+        assert (g - g_ref).abs().max() <= 1e-10, "soft_min: " + describe(g, g_ref, f"grad of {name}")
+    assert (sample[zero] == 0).all() and (ref_sample[zero] == 0).all()
+    passing = sets["pass-through"]  # where soft_min differs from the sigmoid gate: it halves the gradient at the edge
+    assert (ns["gate"][passing] > 0.01).any() and (ns["gate"][sets["in band"]] == 0).all()
+
+
 @pytest.mark.parametrize("shape", ["dual_clip", "rollback", "trppo"])
 def test_piecewise_variants_float32(shape):
     """dual_clip and trppo: bitwise equal in float32, every sample and every parameter. Where G ∈ {0, 1}
