@@ -8,9 +8,12 @@ A run's directory `OUT/{env}/{config}/seed{N}/` holds
     done.json     written atomically after the script exited 0: the run is finished
     failed.json   written atomically after it exited non-zero (exit code, last log line)
 A directory with neither marker is an interrupted run: the next launch deletes it and starts over.
+`OUT/{env}/{config}/.seed{N}.lock`, beside it, is held while a job runs it: no two jobs (two runners on one
+`--out`, a requeued Slurm job beside its first) ever write one run directory.
 `run_one` is the job; the local backend calls it in a thread, submitit pickles it to a process.
 """
 
+import fcntl
 import json
 import os
 import platform
@@ -113,7 +116,18 @@ def stop_local_runs():
 
 
 def run_one(run: Run, provenance: dict) -> dict:
-    """Run the script once, from a clean directory; return the marker's content and status."""
+    """Run the script once, from a clean directory, holding the run's lock; return the marker's content and
+    status ('busy', and nothing touched, if another job holds the lock)."""
+    run.dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run.dir.parent / f".{run.dir.name}.lock", "w") as lock:  # beside the directory, which is remade
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when the file closes, or the job dies
+        except BlockingIOError:
+            return {"status": "busy", "exit_code": None, "error": f"another job is running it (it holds {lock.name})"}
+        return run_locked(run, provenance)
+
+
+def run_locked(run: Run, provenance: dict) -> dict:
     if run.status() == "done":  # finished meanwhile (e.g. a requeued Slurm job)
         return {"status": "done", **read_json(run.dir / DONE)}
     shutil.rmtree(run.dir, ignore_errors=True)

@@ -2,7 +2,8 @@
 as a user runs it (`python SCRIPT.py --threads 1 ...`, OMP_NUM_THREADS=1). Resumable: a finished
 run is skipped, and so is one whose results are committed in benchmark/results (a fresh clone has no
 runs directory), a run committed as stopped early by its script's own error included; an interrupted or
-failed one is done again. See benchmark/job.py for the layout.
+failed one is done again. Each run once: a repeat in the plan is dropped (and said so), and a run's lock keeps
+a second job out of its directory. See benchmark/job.py for the layout.
 
     python -m benchmark.run                           # phase "main" of benchmark/suites/mujoco.toml
     python -m benchmark.run --dry-run                 # the plan: what would run, what is skipped
@@ -113,6 +114,7 @@ def plan(args) -> list[Run]:
             for config in configs:
                 for seed in seeds:
                     runs.append(Run(env, config, seed, steps, args.out, tuple(args.extra), grid.get("save_model", False)))
+    runs = once_each(runs)
     for run in runs:  # a finished run is kept only if it is the run asked for
         if run.status() == "done" and read_json(run.dir / DONE)["args"] != run.args:
             bad(
@@ -120,6 +122,21 @@ def plan(args) -> list[Run]:
                 "use another --out, or delete it"
             )
     return runs
+
+
+def once_each(runs: list[Run]) -> list[Run]:
+    """The plan with each run directory once: a repeated env, config, seed or phase would have two workers run
+    one run at once into one directory. Says which repeats it dropped; refuses one run planned with two sets of flags."""
+    first_of, repeats = {}, []
+    for run in runs:
+        first = first_of.setdefault(run.dir, run)
+        if first is not run:
+            if first.args != run.args:
+                bad(f"{run.name} is planned twice with different flags ({shlex.join(first.args)} and {shlex.join(run.args)})")
+            repeats.append(run.name)
+    if repeats:
+        print(f"dropped {len(repeats)} repeat(s) from the plan, so that each run runs once: {', '.join(dict.fromkeys(repeats))}")
+    return list(first_of.values())
 
 
 def committed_runs(results: Path) -> dict:

@@ -2,6 +2,7 @@
 the local backend and through submitit's local executor, resume after a kill, an isolated failure,
 the dry run."""
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from scripts import REPO, load_script
 
 from benchmark import report, run, stats
 from benchmark.configs import CONFIGS, Config
-from benchmark.job import read_json
+from benchmark.job import Run, read_json, run_one
 
 TORCH_CAPABILITY = torch.backends.cpu.get_cpu_capability()
 
@@ -142,6 +143,37 @@ def test_failing_run_is_isolated_and_reported(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "Hopper-v4" / "ppo_clip" / "seed0" / "done.json").exists()
     assert run.main(["--dry-run", *flags]) == 0
     assert "1 skip (finished), 1 retry (failed)" in capsys.readouterr().out
+
+
+def test_repeats_in_the_plan_run_once(tmp_path, capsys):
+    """A repeated env, config or seed (or phase) plans the run once, and says so: two workers never run one run
+    into one directory (which ended with both done.json and failed.json). One run asked with two sets of flags is refused."""
+    out = tmp_path / "out"
+    repeated = ["--envs", "Hopper-v4", "Hopper-v4", "--configs", "ppo_clip", "ppo_clip", "--seeds", "13", "13"]
+    proc = runner(*repeated, "--workers", "2", *TINY, out=out)
+    assert proc.returncode == 0, proc.stderr_text
+    assert "dropped 3 repeat(s) from the plan, so that each run runs once: Hopper-v4/ppo_clip/seed13" in proc.stdout_text
+    assert "1/1 runs finished, 0 failed" in proc.stdout_text
+    (d,) = run_dirs(out)
+    assert (d / "done.json").exists() and not (d / "failed.json").exists()
+    twice = [Run("Hopper-v4", "ppo_clip", 0, steps, out) for steps in (512, 1024)]
+    with pytest.raises(SystemExit):
+        run.once_each(twice)
+    assert "Hopper-v4/ppo_clip/seed0 is planned twice with different flags" in capsys.readouterr().err
+
+
+def test_a_run_whose_lock_is_held_is_left_alone(tmp_path):
+    """The per-run lock: while another job holds it (another runner on the same --out, a requeued Slurm job), a job
+    for the same run touches nothing in its directory and reports it busy."""
+    job = Run("Hopper-v4", "ppo_clip", 0, 512, tmp_path, tuple(TINY[3:]))
+    job.dir.mkdir(parents=True)
+    (job.dir / "log.txt").write_text("the other job's log\n")
+    with open(job.dir.parent / ".seed0.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run_one(job, {})
+    assert result["status"] == "busy" and "another job is running it" in result["error"], result
+    assert sorted(p.name for p in job.dir.iterdir()) == ["log.txt"]
+    assert (job.dir / "log.txt").read_text() == "the other job's log\n"
 
 
 def test_dry_run_launches_nothing(tmp_path, capsys):
