@@ -3,14 +3,14 @@ later, with the saved and frozen statistics, reproduces the returns logged after
 benchmark checkpoint evaluates to its committed eval_mean with every script, on the CPU kind that made it."""
 
 import ast
-import os
 import re
 
 import pytest
+from cpu_kind import run_kind, this_kind
 from scripts import REPO, SCRIPTS, SHORT, run_dirs, run_script, scalars
 import torch
 
-from benchmark.common import cpu_info, read_csv
+from benchmark.common import read_csv
 
 RESULTS = REPO / "benchmark" / "results"
 
@@ -65,8 +65,9 @@ def test_a_typed_env_id_is_where_a_checkpoint_is_evaluated(tmp_path):
 
 def test_a_committed_checkpoint_evaluates_to_its_committed_mean_with_every_script(tmp_path):
     """One checkpoint in benchmark/results/checkpoints, evaluated by each script as a user would (10 episodes, the
-    run's seed), prints the mean that runs.csv commits for it. The floats depend on the CPU kind, so the checkpoint
-    is one whose run ran on this machine's kind; where there is none the test says so and skips."""
+    run's seed), prints the mean that runs.csv commits for it. The floats reproduce per CPU kind, so the checkpoint
+    is one whose run ran on this machine's kind if there is one. A mean that differs fails on that kind; on another
+    kind the scripts must agree with one another here, and the test skips, naming both kinds and both means."""
     committed = sorted((RESULTS / "checkpoints").glob("*/*/seed*.pt"))
     if not committed:
         pytest.skip("no checkpoint is committed yet (benchmark/results/checkpoints/ is empty)")
@@ -74,17 +75,24 @@ def test_a_committed_checkpoint_evaluates_to_its_committed_mean_with_every_scrip
     keys = {path: (path.parts[-3], path.parts[-2], path.stem.removeprefix("seed")) for path in committed}
     unevaluated = [str(path.relative_to(RESULTS)) for path, key in keys.items() if not rows.get(key, {}).get("eval_mean")]
     assert not unevaluated, f"committed checkpoints without an eval_mean in runs.csv: {unevaluated}"
-    here = cpu_info({**os.environ, "OMP_NUM_THREADS": "1"})["kind"]
-    same = [path for path, key in keys.items() if rows[key]["cpu"] == here]
-    if not same:
-        kinds = sorted({rows[key]["cpu"] or "not recorded" for key in keys.values()})
-        pytest.skip(f"the committed checkpoints' runs ran on CPU kind(s) {kinds}, this machine is {here!r}: their"
-                    " eval_mean need not reproduce here")
-    path, row = same[0], rows[keys[same[0]]]
+    here = this_kind()
+    path = min(committed, key=lambda p: (run_kind(rows[keys[p]]) != here, p))  # one made on this kind, if any
+    row = rows[keys[path]]
+    means = {}
     for script in SCRIPTS:
         out = run_script(script, "--eval-checkpoint", path, "--eval-episodes", "10", "--seed", row["seed"], cwd=tmp_path)
-        (mean,) = re.findall(r"^eval.*: episodic returns \[.*\], mean ([^,\s]+)", out.stdout, re.M)
-        assert mean == f"{float(row['eval_mean']):.6f}", (
-            f"{script} evaluates {path.relative_to(REPO)} to a mean of {mean}; runs.csv commits"
-            f" {row['eval_mean']} (CPU kind {here})"
-        )
+        (means[script],) = re.findall(r"^eval.*: episodic returns \[.*\], mean ([^,\s]+)", out.stdout, re.M)
+    expected = f"{float(row['eval_mean']):.6f}"  # as the scripts print it
+    differ = {script: mean for script, mean in means.items() if mean != expected}
+    if not differ:
+        return
+    name = path.relative_to(REPO)
+    if run_kind(row) == here:
+        off = [f"{script} evaluates {name} to a mean of {mean} ({float(mean) - float(expected):+.6f})"
+               for script, mean in differ.items()]
+        pytest.fail("\n".join(off) + f"\nwhere runs.csv commits {expected}, from a run on this machine's CPU kind"
+                    f" ({here}). The same kind gives the same floats: the evaluation, the scripts or the packages changed.")
+    assert len(set(means.values())) == 1, f"the scripts evaluate {name} to different means on one machine: {means}"
+    pytest.skip(f"{name}: every script evaluates it to a mean of {means[SCRIPTS[0]]} here (CPU kind: {here}); runs.csv"
+                f" commits {expected}, from a run on CPU kind {run_kind(row)}. A committed mean reproduces on its run's"
+                " CPU kind, and this is another.")

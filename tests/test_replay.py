@@ -4,14 +4,15 @@ its first env's) with the current script, launched with the runner's own flags, 
 benchmark/results/csv. The first rollout's episodes come from the initial policy; the second's from
 the policy after one update of 320 minibatch steps, so a change to the update shows too.
 
-The floats also depend on the CPU (MKL and ATen pick kernels by instruction set: the same code gives
-returns that differ in the last bits on two machines of this kind). So where the CSV does not match,
-the test replays the script as it was at the commit that made the committed run (from git history;
-its per-episode print made exact, nothing else changed) on this machine and compares the two:
-  - current == committed code here: the code computes what it computed; this CPU differs from the one
-    that made the runs. The test passes, with a warning naming the first differing episode.
-  - current != committed code here: a change altered the floats the script computes, and the committed
-    1M-step results are no longer this code's. The test fails, naming the first differing episode."""
+The floats also depend on the CPU kind (runs.csv's `cpu`): the same code gives returns that differ in
+the last bits on two kinds, and the same on one kind. So where the CSV does not match:
+  - the committed run's CPU kind is this machine's: the test fails, naming the first differing episode.
+  - another kind (or none recorded): the test replays the script as it was at the commit that made the
+    committed run (from git history; its per-episode print made exact, nothing else changed) on this
+    machine. current == committed code here: the code computes what it computed, and the test passes
+    with a warning naming both CPU kinds and the first differing episode. current != committed code
+    here: a change altered the floats, the committed 1M-step results are no longer this code's, and the
+    test fails, naming the first differing episode."""
 
 import csv
 import os
@@ -22,7 +23,7 @@ import warnings
 
 import numpy as np
 import pytest
-from benchmark.common import cpu_info
+from cpu_kind import run_kind, this_kind
 from benchmark.configs import CONFIGS
 from benchmark.job import REPO, Run
 
@@ -93,12 +94,6 @@ def committed_script(config, commit, tmp_path):
     return path
 
 
-def cpu_kinds(row):
-    """The CPU kind of the committed run (runs.csv; runs from before it was recorded have none) and this machine's,
-    as the scripts see it (one thread)."""
-    return row.get("cpu") or "not recorded", cpu_info({**os.environ, "OMP_NUM_THREADS": "1"})["kind"]
-
-
 def test_the_main_configs_are_guarded():
     assert {"ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed", "ppo_kl_adaptive"} <= COMMITTED.keys()
     assert all(COMMITTED[c]["env"] == ENV for c in ["ppo_clip", "ppo_kl_fixed"])
@@ -124,10 +119,19 @@ def test_replay_reproduces_committed_run(config, tmp_path):
     if as_logged == expected:
         return
     csv_diff = first_difference(as_logged, expected)
+    committed_cpu, this_cpu = run_kind(row), this_kind()
+    if committed_cpu == this_cpu:
+        i, here, committed = csv_diff
+        pytest.fail(
+            f"{config}: {script} no longer reproduces its committed {row['env']} seed-{SEED} run on the CPU kind that "
+            f"made it ({this_cpu}): episode {i} ends as (step, return) {here} here and {committed} in results/csv. The "
+            "same kind gives the same floats: a change altered them (or the packages differ from the pins), so the "
+            "committed 1M-step results are no longer this code's. Revert the change, or make it float-preserving, or "
+            "re-run the benchmark."
+        )
     (tmp_path / "old").mkdir()
     old = replay(committed_script(config, row["git_commit"], tmp_path), flags, tmp_path / "old")
     code_diff = first_difference(current, old)
-    committed_cpu, this_cpu = cpu_kinds(row)
     if code_diff is not None:
         i, now, then = code_diff
         pytest.fail(
