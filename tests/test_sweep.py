@@ -1,5 +1,5 @@
-"""The β sweep's pre-registered selection (benchmark/sweep.py) and the runner's phase sweep_best, which runs seeds 3-4
-of each family's best value where it is not the main grid's."""
+"""The β sweep's pre-registered selection (benchmark/report/sweep.py) and the runner's phase sweep_best, which runs
+seeds 3-4 of each family's best value where it is not the main grid's."""
 
 import csv
 import math
@@ -8,9 +8,11 @@ import re
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from benchmark import report, run, stats, sweep
+from benchmark import run
 from benchmark.common import read_csv
 from benchmark.job import write_json
+from benchmark.report import __main__ as report
+from benchmark.report import stats, sweep
 
 FIXED = ["ppo_kl_fixed_0.1", "ppo_kl_fixed_0.3", "ppo_kl_fixed", "ppo_kl_fixed_3", "ppo_kl_fixed_10"]
 

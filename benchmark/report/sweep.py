@@ -13,10 +13,10 @@ import numpy as np
 
 from benchmark.common import markdown_table, stopped
 from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, SWEEP
-from benchmark.plots import BINS, binned, plt
-from benchmark.stats import first_divergence, run_cpus, score
-from benchmark.summary import Section, Summary
-from benchmark.tables import row_iqm, score_markdown
+from benchmark.report.plots import BINS, binned, plt
+from benchmark.report.stats import first_divergence, run_cpus, score
+from benchmark.report.summary import Section, Summary
+from benchmark.report.tables import row_iqm, score_markdown
 
 FAMILIES = {"fixed": FIXED_BETA, "adaptive": ADAPTIVE_TARGET}  # family → {config: its β or d_targ}
 MAIN_VALUE = {"fixed": "ppo_kl_fixed", "adaptive": "ppo_kl_adaptive"}  # the main grid's config of each family

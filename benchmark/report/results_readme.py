@@ -7,10 +7,10 @@ from typing import Callable, NamedTuple, Optional
 
 from benchmark.common import REPO, markdown_table
 from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label, run_key
-from benchmark.stats import LAST_FRACTION
-from benchmark import sweep
-from benchmark.summary import Section, Summary
-from benchmark.tables import aggregate_markdown, fractions_markdown, identity_markdown, merge_identical, score_markdown
+from benchmark.report import sweep
+from benchmark.report.stats import LAST_FRACTION
+from benchmark.report.summary import Section, Summary
+from benchmark.report.tables import aggregate_markdown, fractions_markdown, identity_markdown, merge_identical, score_markdown
 
 # CleanRL ppo_continuous_action.py at 1M steps, 3 seeds, mean ± std of the episodic return
 # (openrlbenchmark, tag pr-424). No Ant-v4 figure is published there.

@@ -1,0 +1,12 @@
+"""The benchmark's report (`python -m benchmark.report`): the runs → per-run CSVs → tables, figures, READMEs.
+
+    __main__.py        the command: its steps (extract, summarize) and the planned runs they are counted against
+    extract.py         the runs' TensorBoard files → one CSV per run, runs.csv; the runs' checkpoints
+    stats.py           scores, aggregates, identity of the clip forms, script versions
+    summary.py         the main grid and the slices beside PPO-Clip, each with its scores and aggregate
+    tables.py          the Markdown tables
+    plots.py           the figures: learning curves per env, the kill set, the rliable aggregate
+    sweep.py           the β sweep (its pre-registered selection, section, tables, figure) and the clip's β_t
+    results_readme.py  results/README.md
+    top_readme.py      the results block of the top-level README.md
+"""
