@@ -8,7 +8,7 @@ from pathlib import Path
 from benchmark.common import REPO, read_csv, stopped
 from benchmark.report.stats import IDENTICAL, load_runs
 from benchmark.report.summary import in_main_grid
-from benchmark.report.sweep import readme_answer
+from benchmark.report.sweep_answer import readme_answer
 from benchmark.report.tables import merge_identical, score_markdown
 
 TOP_README = REPO / "README.md"
