@@ -73,9 +73,9 @@ def check_steps(steps: int, where: str):
 
 def phase_configs(grid: dict, envs: list[str], results: Path) -> dict[str, list[str]]:
     """env → the phase's configs there. A phase with `select = "sweep"` has, per env, the β sweep's best values that
-    still need seeds 3-4 (benchmark/sweep.py, from the committed results), none while the env's sweep is not all in."""
+    still need seeds 3-4 (benchmark/report/sweep.py, from the committed results), none until the env's sweep is all in."""
     if grid.get("select") == "sweep":
-        from benchmark import stats, sweep  # the report's scores: imported here, other phases need neither
+        from benchmark.report import stats, sweep  # the report's scores: imported here, other phases need neither
 
         runs = stats.load_runs(results)
         return {env: sweep.to_confirm(runs, env) for env in envs}

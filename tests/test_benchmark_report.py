@@ -11,10 +11,11 @@ import pytest
 from scripts import REPO
 from torch.utils.tensorboard import SummaryWriter
 
-from benchmark import report, results_readme, stats, summary, top_readme
 from benchmark.configs import label
-from benchmark.extract import TAGS
 from benchmark.job import read_json, write_json
+from benchmark.report import __main__ as report
+from benchmark.report import results_readme, stats, summary, top_readme
+from benchmark.report.extract import TAGS
 
 ENVS, SEEDS = ["Hopper-v4", "Walker2d-v4"], [0, 1]
 CONFIGS = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual", "ppo_kl_fixed"]

@@ -14,9 +14,11 @@ import pytest
 import torch
 from scripts import REPO, load_script
 
-from benchmark import report, run, stats
+from benchmark import run
 from benchmark.configs import CONFIGS, Config
 from benchmark.job import Run, read_json, run_one
+from benchmark.report import __main__ as report
+from benchmark.report import stats
 
 TORCH_CAPABILITY = torch.backends.cpu.get_cpu_capability()
 

@@ -1,5 +1,5 @@
-"""The β sweep's pre-registered selection (benchmark/sweep.py) and the runner's phase sweep_best, which runs seeds 3-4
-of each family's best value where it is not the main grid's."""
+"""The β sweep's pre-registered selection (benchmark/report/sweep.py) and the runner's phase sweep_best, which runs
+seeds 3-4 of each family's best value where it is not the main grid's."""
 
 import csv
 import math
@@ -8,9 +8,11 @@ import re
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from benchmark import report, run, stats, sweep
+from benchmark import run
 from benchmark.common import read_csv
 from benchmark.job import write_json
+from benchmark.report import __main__ as report
+from benchmark.report import stats, sweep, sweep_answer
 
 FIXED = ["ppo_kl_fixed_0.1", "ppo_kl_fixed_0.3", "ppo_kl_fixed", "ppo_kl_fixed_3", "ppo_kl_fixed_10"]
 
@@ -147,7 +149,7 @@ def test_the_report_shows_the_selection_and_the_tuned_scalars_beside_the_clip(tm
     assert (results / "sweep_Ant-v4.png").exists() and (results / "beta_t.png").exists()
     beta_t = readme.split("## The per-sample β_t of the clip")[1]
     assert "| Ant-v4 | 20.0% | 60.0% | -3 | -0.1 | 2 | -0.05 | identical (CPU unknown vs unknown) |" in beta_t
-    answer = sweep.readme_answer(read_csv(results / "scores.csv"), stats.load_runs(results), "LINK").splitlines()
+    answer = sweep_answer.readme_answer(read_csv(results / "scores.csv"), stats.load_runs(results), "LINK").splitlines()
     assert answer[0].startswith("**The β sweep** ([the rule and every value](LINK)): `ppo_kl.py` with fixed β and"
                                 " adaptive d_targ over 5 values each;")
     assert len(answer) == 3 and re.fullmatch(
@@ -167,19 +169,19 @@ def test_the_readme_answer_waits_for_a_selection_and_names_a_family_not_selected
     scores_csv = [{"env": "Ant-v4", "config": c, "n": "3", "iqm": "3000", "iqm_lo": "3000", "iqm_hi": "3000"}
                   for c in ("ppo_kl_fixed_0.1",)] + [
         {"env": "Ant-v4", "config": "ppo_clip", "n": "5", "iqm": "2002", "iqm_lo": "2001", "iqm_hi": "2003"}]
-    answer = sweep.readme_answer(scores_csv, stats.load_runs(tmp_path), "LINK")
+    answer = sweep_answer.readme_answer(scores_csv, stats.load_runs(tmp_path), "LINK")
     assert answer.splitlines()[-1] == (
         "- Ant-v4: PPO-Clip 2002.0 [2001.0, 2003.0] (5 seeds); best fixed β = 0.1, the smallest value swept:"
         " 3000.0 [3000.0, 3000.0] (3 seeds so far), above the clip's CI; adaptive d_targ not selected yet.")
     (tmp_path / "csv/Ant-v4/ppo_kl_fixed_3/seed0.csv").unlink()  # neither family complete: no answer yet
-    assert sweep.readme_answer(scores_csv, stats.load_runs(tmp_path), "LINK") == ""
+    assert sweep_answer.readme_answer(scores_csv, stats.load_runs(tmp_path), "LINK") == ""
 
 
 @pytest.mark.parametrize("lo, hi, where", [(1.0, 1999.0, "below"), (1.0, 2001.5, "overlapping"),
                                             (2001.5, 2500.0, "overlapping"), (2003.5, 3000.0, "above")])
 def test_where_a_ci_lies_against_the_clips(lo, hi, where):
     clip = {"iqm_lo": "2001", "iqm_hi": "2003"}
-    assert sweep.versus_clip({"iqm_lo": str(lo), "iqm_hi": str(hi)}, clip) == f"{where} the clip's CI"
+    assert sweep_answer.versus_clip({"iqm_lo": str(lo), "iqm_hi": str(hi)}, clip) == f"{where} the clip's CI"
 
 
 def test_the_report_plans_sweep_best_from_the_runs_it_just_extracted(tmp_path):

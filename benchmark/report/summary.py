@@ -8,7 +8,7 @@ from typing import Optional
 
 from benchmark.common import stopped
 from benchmark.configs import BETA_MORE, BETA_SLICE, BETA_T, CONFIGS, SWEEP, SWEEP_EDGE, ZOO, config_key
-from benchmark.stats import Aggregate, aggregate, identity_table, run_cpus, score_table, script_versions
+from benchmark.report.stats import Aggregate, aggregate, identity_table, run_cpus, score_table, script_versions
 
 # The slices: groups of configs that are not the main grid's, each compared with PPO-Clip on its own envs (the
 # results README renders those in results_readme.SECTIONS). Every other config is the main grid's.

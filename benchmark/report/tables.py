@@ -9,7 +9,7 @@ import numpy as np
 
 from benchmark.common import markdown_table
 from benchmark.configs import label
-from benchmark.stats import IDENTICAL, SCORE_COLUMNS, Aggregate
+from benchmark.report.stats import IDENTICAL, SCORE_COLUMNS, Aggregate
 
 
 def pm(mean: float, std: float) -> str:

@@ -7,10 +7,10 @@ from typing import Callable, NamedTuple, Optional
 
 from benchmark.common import REPO, markdown_table
 from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label, run_key
-from benchmark.stats import LAST_FRACTION
-from benchmark import sweep
-from benchmark.summary import Section, Summary
-from benchmark.tables import aggregate_markdown, fractions_markdown, identity_markdown, merge_identical, score_markdown
+from benchmark.report import beta_t, sweep_figure, sweep_tables
+from benchmark.report.stats import LAST_FRACTION
+from benchmark.report.summary import Section, Summary
+from benchmark.report.tables import aggregate_markdown, fractions_markdown, identity_markdown, merge_identical, score_markdown
 
 # CleanRL ppo_continuous_action.py at 1M steps, 3 seeds, mean ± std of the episodic return
 # (openrlbenchmark, tag pr-424). No Ant-v4 figure is published there.
@@ -108,8 +108,8 @@ SECTIONS = {
          ("amplified_frac", "amplified fraction (G < 0)"), ("gate_mean", "mean G")],
         "kill-set, reversed (G > 1) and amplified (G < 0) fractions and mean G",
     ),
-    "sweep": Slice(sweep.sweep_section, "The β sweep", draw=sweep.draw_sweep),
-    "beta_step": Slice(sweep.beta_t_section, "The clip's β_t", draw=sweep.draw_beta_t),
+    "sweep": Slice(sweep_tables.sweep_section, "The β sweep", draw=sweep_figure.draw_sweep),
+    "beta_step": Slice(beta_t.beta_t_section, "The clip's β_t", draw=beta_t.draw_beta_t),
 }
 
 

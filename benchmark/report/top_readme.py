@@ -6,10 +6,10 @@ same-seed runs of the three clip forms that are bitwise identical, and the β sw
 from pathlib import Path
 
 from benchmark.common import REPO, read_csv, stopped
-from benchmark.stats import IDENTICAL, load_runs
-from benchmark.summary import in_main_grid
-from benchmark.sweep import readme_answer
-from benchmark.tables import merge_identical, score_markdown
+from benchmark.report.stats import IDENTICAL, load_runs
+from benchmark.report.summary import in_main_grid
+from benchmark.report.sweep_answer import readme_answer
+from benchmark.report.tables import merge_identical, score_markdown
 
 TOP_README = REPO / "README.md"
 BEGIN, END = "<!-- benchmark results: written by python -m benchmark.report -->", "<!-- end of benchmark results -->"

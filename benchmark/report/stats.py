@@ -18,7 +18,7 @@ from rliable import metrics
 
 from benchmark.common import FINISHED, git, read_csv, stopped
 from benchmark.configs import CONFIGS, run_key
-from benchmark.extract import RETURN
+from benchmark.report.extract import RETURN
 
 LAST_FRACTION = 0.1  # a run's score: mean return of the episodes that ended in its last 10% of steps
 IDENTICAL = ["ppo_clip", "ppo_per_sample_kl", "ppo_dual"]  # one gradient, three surrogates

@@ -5,13 +5,7 @@
     python -m benchmark.report summarize    # results/csv/ → results/README.md, scores.csv, identity.csv, *.png
 
 The planned runs are the suite's phases (all of them unless --phase names some); the report counts the runs
-in against them. The steps live in their own modules:
-    extract.py         the runs' TensorBoard files → one CSV per run, runs.csv; the runs' checkpoints
-    stats.py           scores, aggregates, identity of the clip forms, script versions
-    summary.py         the main grid and the slices beside PPO-Clip, each with its scores and aggregate
-    tables.py          the Markdown tables
-    results_readme.py  results/README.md
-    top_readme.py      the results block of the top-level README.md
+in against them. The steps live in the package's other modules, listed in its __init__.py.
 """
 
 import argparse
@@ -19,14 +13,14 @@ import sys
 import tomllib
 from pathlib import Path
 
-from benchmark import plots
+from benchmark.report import plots
 from benchmark.common import RESULTS, RUNS, SUITE, fail, read_csv, write_csv
-from benchmark.extract import extract
-from benchmark.results_readme import REFERENCE, SECTIONS, readme
+from benchmark.report.extract import extract
+from benchmark.report.results_readme import REFERENCE, SECTIONS, readme
 from benchmark.run import load_phase, phase_configs, suite_phases
-from benchmark.stats import IDENTITY_COLUMNS, SCORE_COLUMNS, load_runs
-from benchmark.summary import Summary, compute
-from benchmark.top_readme import TOP_README, update_top_readme
+from benchmark.report.stats import IDENTITY_COLUMNS, SCORE_COLUMNS, load_runs
+from benchmark.report.summary import Summary, compute
+from benchmark.report.top_readme import TOP_README, update_top_readme
 
 
 def write(results: Path, s: Summary):
