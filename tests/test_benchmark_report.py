@@ -271,7 +271,7 @@ def test_beta_slice_beside_clip_leaves_the_main_aggregate_alone(tmp_path):
     main_agg = readme.split("## Aggregate over envs")[1].split("##")[0]
     assert "all of them: Hopper-v4, Walker2d-v4." in main_agg and "β_t" not in main_agg
     assert "| PPO-Clip | 2 |" in main_agg and "| KL, fixed β=1 | 2 |" in main_agg
-    beta = readme.split("## The β_t knob beside PPO-Clip")[1].split("## Identity")[0]
+    beta = readme.split("## The β_t knob beside PPO-Clip")[1].split("\n## ")[0]
     # Hopper: PPO-Clip 159.75 (seeds 109.75, 209.75) and the β configs score as PPO-Clip (base() is config-free)
     assert "| Hopper-v4 | PPO-Clip | 2 | 159.8 ± 70.7 |" in beta and "| Hopper-v4 | β_t sigmoid, s=0.05 | 2 |" in beta
     assert "Walker2d-v4 |" not in beta and "KL, fixed" not in beta

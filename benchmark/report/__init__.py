@@ -11,6 +11,7 @@
     sweep_figure.py    the β sweep's figure per env (sweep_ENV.png)
     sweep_answer.py    the β sweep's answer in the top-level README.md
     beta_t.py          the clip's per-sample β_t: its section of results/README.md, table and figure (beta_t.png)
+    family.py          every β_t shape beside PPO-Clip and the best scalar: verdicts, family.png, the README line
     results_readme.py  results/README.md
     top_readme.py      the results block of the top-level README.md
 """

@@ -13,7 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from benchmark.report import plots
+from benchmark.report import family, plots
 from benchmark.common import RESULTS, RUNS, SUITE, fail, read_csv, write_csv
 from benchmark.report.extract import extract
 from benchmark.report.results_readme import REFERENCE, SECTIONS, readme
@@ -34,13 +34,15 @@ def write(results: Path, s: Summary):
                 figures += sl.draw(results, s.slices[name], s)
             else:
                 figures += plots.draw_beside_clip(results, name, sl.title, s.slices[name], sl.columns, sl.columns_title)
+    figures += family.draw(results, s)
     (results / "README.md").write_text(readme(s, figures))
 
 
-def summarize(results: Path, plan: dict[str, set], suite: str, reps: int) -> str:
+def summarize(results: Path, plan: dict[str, set], suite: str, reps: int) -> Summary:
     s = compute(load_runs(results), read_csv(results / "runs.csv"), plan, suite, reps)
     write(results, s)
-    return f"{len(s.present)} of {len(s.planned)} planned runs present; wrote {results / 'README.md'}"
+    print(f"{len(s.present)} of {len(s.planned)} planned runs present; wrote {results / 'README.md'}")
+    return s
 
 
 def bad(msg: str):
@@ -96,9 +98,9 @@ def main(argv=None) -> int:
     if args.step in ("all", "summarize"):
         if not (args.results / "csv").is_dir():
             bad(f"no run CSVs in {args.results / 'csv'}: nothing to summarize (extract first, or check --results)")
-        print(summarize(args.results, plan, args.suite.name, args.reps))
+        s = summarize(args.results, plan, args.suite.name, args.reps)
         if args.results.resolve() == RESULTS.resolve():  # the repository's own results
-            update_top_readme(TOP_README, args.results, set().union(*plan.values()))
+            update_top_readme(TOP_README, args.results, s.planned, s)
     return 0
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from typing import Callable, NamedTuple, Optional
 
 from benchmark.common import REPO, markdown_table
 from benchmark.configs import BETA_SLICE, CONFIGS, ZOO, label, run_key
-from benchmark.report import beta_t, sweep_figure, sweep_tables
+from benchmark.report import beta_t, family, sweep_figure, sweep_tables
 from benchmark.report.stats import LAST_FRACTION
 from benchmark.report.summary import Section, Summary
 from benchmark.report.tables import aggregate_markdown, fractions_markdown, identity_markdown, merge_identical, score_markdown
@@ -230,6 +230,7 @@ def readme(s: Summary, figures: list[tuple[str, str]]) -> str:
         "",
         *aggregate_lines(s.main, "the main grid"),
         *(line for name, sl in SECTIONS.items() if s.slices.get(name) for line in sl.section(s.slices[name], s)),
+        *family.section(s),
         *stopped_lines(s),
         "## Identity of the three forms of the clip gradient",
         "",

@@ -4,19 +4,23 @@ same-seed runs of the three clip forms that are bitwise identical, and the β sw
 """
 
 from pathlib import Path
+from typing import Optional
 
 from benchmark.common import REPO, read_csv, stopped
 from benchmark.report.stats import IDENTICAL, load_runs
-from benchmark.report.summary import in_main_grid
+from benchmark.report import family
+from benchmark.report.summary import Summary, in_main_grid
 from benchmark.report.sweep_answer import readme_answer
 from benchmark.report.tables import merge_identical, score_markdown
 
 TOP_README = REPO / "README.md"
+FAMILY_ANCHOR = "the-β_t-family-which-shape-keeps-the-clips-edge"  # GitHub's anchor of family.section's heading
 BEGIN, END = "<!-- benchmark results: written by python -m benchmark.report -->", "<!-- end of benchmark results -->"
 
 
-def update_top_readme(readme: Path, results: Path, planned: set):
-    """The headline figure, the main grid's score table and the identity count, from what summarize wrote."""
+def update_top_readme(readme: Path, results: Path, planned: set, s: Optional[Summary] = None):
+    """The headline figure, the main grid's score table and the identity count, from what summarize wrote; the β
+    sweep's answer; and, given the summary, the family's verdicts."""
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         return
@@ -50,5 +54,7 @@ def update_top_readme(readme: Path, results: Path, planned: set):
     answer = readme_answer(scores, runs, f"{rel}/README.md#is-there-a-scalar-β-that-does-what-the-clip-does-the-β-sweep")
     if answer:
         section += ["", answer]
+    if s is not None and (verdicts := family.readme_line(s, f"{rel}/README.md#{FAMILY_ANCHOR}")):
+        section += ["", verdicts]
     head, rest = text.split(BEGIN, 1)
     readme.write_text(head + BEGIN + "\n" + "\n".join(section) + "\n" + END + rest.split(END, 1)[1])
