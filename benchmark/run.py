@@ -73,12 +73,14 @@ def check_steps(steps: int, where: str):
 
 def phase_configs(grid: dict, envs: list[str], results: Path) -> dict[str, list[str]]:
     """env → the phase's configs there. A phase with `select = "sweep"` has, per env, the β sweep's best values that
-    still need seeds 3-4 (benchmark/report/sweep.py, from the committed results), none until the env's sweep is all in."""
-    if grid.get("select") == "sweep":
+    still need seeds 3-4 (benchmark/report/sweep.py, from the committed results), none until the env's sweep is all in;
+    `select = "sweep_edge"`, the extended grid's best fixed β where it is not 10."""
+    if grid.get("select") in ("sweep", "sweep_edge"):
         from benchmark.report import stats, sweep  # the report's scores: imported here, other phases need neither
 
         runs = stats.load_runs(results)
-        return {env: sweep.to_confirm(runs, env) for env in envs}
+        to_confirm = sweep.to_confirm if grid["select"] == "sweep" else sweep.edge_to_confirm
+        return {env: to_confirm(runs, env) for env in envs}
     return {env: grid["configs"] for env in envs}
 
 
@@ -177,7 +179,7 @@ def print_plan(runs: list[Run], committed: dict, verbose: bool):
         if verbose:
             print(f"{actions[status_]:20} {run.name}   {shlex.join(run.args)}")
     summary = ", ".join(f"{n} {actions[s]}" for s, n in counts.items())
-    print(f"{len(runs)} runs in the plan: {summary}", flush=True)
+    print(f"{len(runs)} runs in the plan" + (f": {summary}" if summary else ""), flush=True)
 
 
 def provenance(argv: list[str]) -> dict:

@@ -90,6 +90,34 @@ def test_sweep_best_runs_seeds_3_4_of_a_best_value_other_than_the_main_grids(tmp
     assert all("--kl-mode fixed --kl-coef 10 --save-model" in line for line in lines[:-1])
 
 
+@pytest.mark.parametrize(
+    "means, stops, best",
+    [
+        ({10: 500.0, 30: 600.0, 100: 550.0}, (), "ppo_kl_fixed_30"),  # peaks inside: bracketed
+        ({10: 500.0, 30: 600.0, 100: 700.0}, (), "ppo_kl_fixed_100"),  # still rising at the last value
+        ({10: 650.0, 30: 600.0, 100: 550.0}, (), "ppo_kl_fixed_10"),  # β = 10 stays best: nothing more runs
+        ({10: 600.0, 30: 600.0, 100: 600.0}, (), "ppo_kl_fixed_10"),  # a tie goes to the smaller β
+        ({10: 500.0, 30: 900.0, 100: 550.0}, (("ppo_kl_fixed_30", "1"),), "ppo_kl_fixed_100"),  # a stop is the worst
+        ({10: 900.0, 30: 600.0, 100: 550.0}, (("ppo_kl_fixed_10", "0"),), "ppo_kl_fixed_30"),
+    ],
+)
+def test_the_extended_grid_rule_past_humanoids_edge(tmp_path, capsys, means, stops, best):
+    """Phase sweep_edge's pre-registered rule: among β ∈ {10, 30, 100}, the highest mean over seeds 0-2 (a stopped run
+    the worst, a tie to the smaller β) is the extended best; phase sweep_edge_best runs its seeds 3-4 unless it is 10."""
+    env = "Humanoid-v4"
+    scores = {(env, f"ppo_kl_fixed_{b}", str(seed)): m + seed for b, m in means.items() for seed in range(3)}
+    write_results(tmp_path / "results", scores, stopped={(env, c, seed) for c, seed in stops})
+    runs = stats.load_runs(tmp_path / "results")
+    assert sweep.edge_selection(runs, env)[0] == best
+    flags = ["--dry-run", "--phase", "sweep_edge_best", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "out")]
+    assert run.main(flags) == 0
+    lines = capsys.readouterr().out.splitlines()
+    planned = [line.split()[2] for line in lines[:-1]]
+    assert planned == ([] if best == "ppo_kl_fixed_10" else [f"{env}/{best}/seed3", f"{env}/{best}/seed4"]), lines
+    del runs[env, "ppo_kl_fixed_100", "2"]  # not all in: no selection yet
+    assert sweep.edge_selection(runs, env) is None and sweep.edge_to_confirm(runs, env) == []
+
+
 def test_a_stopped_sweep_run_counts_as_worst_in_the_selection(tmp_path):
     fixed = {c: 0.0 for c in sweep.FAMILIES["fixed"]}
     fixed["ppo_kl_fixed_0.3"] = 50.0

@@ -4,7 +4,8 @@ The selection rule is pre-registered in benchmark/suites/mujoco.toml (phase swee
 (fixed β, adaptive d_targ), the value with the highest mean score over seeds 0-2 is "best"; a run that stopped
 early scores -inf there; a tie goes to the value nearer the main grid's (in log10), then to the smaller value.
 A best value other than the main grid's runs seeds 3-4 too (phase sweep_best). The final comparison is each
-family's best against PPO-Clip, 5 seeds each.
+family's best against PPO-Clip, 5 seeds each. Past the grid's edge (phase sweep_edge), fixed β ∈ {10, 30, 100} on
+Humanoid: its extended best runs seeds 3-4 (phase sweep_edge_best) and is shown beside the answer, never in its place.
 """
 
 import math
@@ -12,7 +13,7 @@ import math
 import numpy as np
 
 from benchmark.common import stopped
-from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, SWEEP
+from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA, FIXED_BETA_EDGE, SWEEP
 from benchmark.report.stats import score
 from benchmark.report.summary import Summary
 
@@ -62,6 +63,30 @@ def to_confirm(runs: dict, env: str) -> list[str]:
     grid's value (whose seeds 3-4 are committed); none while the env's seeds 0-2 are not all in."""
     chosen = selection(runs, [env])
     return [config for (_, family), (config, _) in chosen.items() if config != MAIN_VALUE[family]]
+
+
+# Past the grid's edge (phase sweep_edge, its rule pre-registered in the suite file): fixed β = 10, Humanoid's best,
+# was the largest value swept; 30 and 100 were added after the grid. The extended best never replaces the answer.
+EDGE = {"ppo_kl_fixed_10": FIXED_BETA["ppo_kl_fixed_10"], **FIXED_BETA_EDGE}
+
+
+def edge_selection(runs: dict, env: str) -> tuple[str, dict] | None:
+    """(the extended best among fixed β ∈ {10, 30, 100}, {config: its seeds 0-2 scores}): the highest mean over
+    seeds 0-2, a stopped run as WORST, a tie to the smaller β; None while any of these runs is missing."""
+    if any((env, config, seed) not in runs for config in EDGE for seed in SELECT_SEEDS):
+        return None
+    scores = {}
+    for config in EDGE:
+        series = [runs[env, config, seed] for seed in SELECT_SEEDS]
+        scores[config] = [WORST if stopped(x) or math.isnan(score(x)) else score(x) for x in series]
+    return max(EDGE, key=lambda c: (float(np.mean(scores[c])), -EDGE[c])), scores
+
+
+def edge_to_confirm(runs: dict, env: str) -> list[str]:
+    """The config that phase sweep_edge_best runs on env (seeds 3-4): the extended best, where it is not β = 10
+    (whose seeds 3-4 are committed); none while its seeds 0-2 are not all in."""
+    chosen = edge_selection(runs, env)
+    return [chosen[0]] if chosen and chosen[0] != "ppo_kl_fixed_10" else []
 
 
 def edge_note(family: str, config: str) -> str:
