@@ -324,8 +324,8 @@ def load_checkpoint(path: str):
     except OSError as e:  # missing, a directory, unreadable
         fail(f"cannot read checkpoint {path!r}: {e.strerror or e}")
     except Exception as e:  # not a torch file, or one holding objects these checkpoints never hold
-        # torch's message would advise weights_only=False, i.e. running the file's code: give its reason only
-        why = re.split(r"\n|\. ", str(e).split("WeightsUnpickler error:")[-1].strip())[0]  # its first sentence only
+        # its first sentence: the rest of torch's message advises weights_only=False, i.e. running the file's code
+        why = re.split(r"\n|\. ", str(e).split("WeightsUnpickler error:")[-1].strip())[0]
         fail(f"{path!r} is not a checkpoint of these scripts: torch.load refuses it ({type(e).__name__}: {why})")
     try:
         agent = Agent(obs_dim=len(ckpt["obs_rms"]["mean"]), act_dim=ckpt["agent"]["actor_logstd"].shape[1])
@@ -337,11 +337,6 @@ def load_checkpoint(path: str):
     except Exception as e:  # wrong keys or shapes
         fail(f"{path!r} is not a checkpoint of these scripts: {type(e).__name__}: {e}")
     return agent, obs_rms, env_id
-
-
-def given(*flags: str) -> bool:
-    """Was one of these flags typed on the command line (rather than left at its default)?"""
-    return any(arg.split("=")[0] in flags for arg in sys.argv[1:])
 
 
 def evaluate(agent: Agent, env_id: str, obs_rms: RunningMeanStd, episodes: int, seed: int, video_dir=None, writer=None):
@@ -383,7 +378,7 @@ def main():
     env_id = args.env_id
     if args.eval_checkpoint is not None:  # on the checkpoint's env, or on one typed with --env-id (e.g. -v4 → -v5)
         agent, obs_rms, trained_on = load_checkpoint(args.eval_checkpoint)
-        env_id = env_id if given("--env-id", "--env_id") else trained_on
+        env_id = env_id if any(arg.split("=")[0] in ("--env-id", "--env_id") for arg in sys.argv[1:]) else trained_on
     obs_dim, act_dim = check_env(env_id, video=args.capture_video)
     if args.eval_checkpoint is not None and (obs_dim, act_dim) != (len(obs_rms.mean), agent.actor_logstd.shape[1]):
         fail(f"{args.eval_checkpoint!r} was trained on {trained_on} ({len(obs_rms.mean)} observations, "
