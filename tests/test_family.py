@@ -43,14 +43,15 @@ def series(value, stopped=False):
             "status": "ppo_beta_shapes.py: error: non-finite loss in update 9" if stopped else "finished"}
 
 
-def synthetic_summary(shape_scores: dict, stopped=()):
+def synthetic_summary(shape_scores: dict, stopped=(), easy=()):
     """Ant-v4 and Humanoid-v4 with PPO-Clip (about 2000), the whole β sweep (fixed β = 3 best, about 100; adaptive
-    d_targ = 0.01 best, about 60) and the shapes' seeds scoring as given; the family phase planned."""
+    d_targ = 0.01 best, about 60) and the shapes' seeds scoring as given; the family phase planned. `easy` envs: the
+    clip and the shapes only (no sweep), as Hopper, Walker2d and HalfCheetah."""
     spread = [-20.0, -10.0, 0.0, 10.0, 20.0]
     runs, plan = {}, {"family": set()}
-    for env in family.HARD:
+    for env in [*family.HARD, *easy]:
         runs.update({(env, "ppo_clip", s): series(2000 + d) for s, d in zip(SEEDS, spread)})
-        for fam, values in FAMILIES.items():
+        for fam, values in (FAMILIES.items() if env in family.HARD else ()):
             for config in values:
                 best = config in ("ppo_kl_fixed_3", "ppo_kl_adaptive")
                 base = {"ppo_kl_fixed_3": 100.0, "ppo_kl_adaptive": 60.0}.get(config, 10.0)
@@ -76,7 +77,7 @@ def test_section_and_readme_line_sort_and_judge_each_shape():
     assert order == ["β_t sigmoid, s=0.05", "β_t linear, s=0.05", "CISPO (MiniMax 2025)", "PPO-RB (Wang 2019)", "SPO (Xie 2025)"]
     assert "best scalar, KL, fixed β=3: 100.0 [" in ant
     # the aggregate leaves out CISPO, stopped on Humanoid; it has the tuned scalars as one row each
-    agg = family.hard_aggregate(s)
+    agg = family.family_aggregate(s, family.HARD)
     assert "zoo_cispo" not in agg.matrices and {"beta_linear", "ppo_clip", *family.TUNED.values()} <= agg.matrices.keys()
     assert agg.point["ppo_clip"][1] == pytest.approx(1.0)
     line = family.readme_line(s, "LINK")
@@ -92,4 +93,17 @@ def test_readme_line_waits_for_all_runs_of_an_env():
     s = summary.compute(s.runs, [], s.plan, "mujoco.toml", reps=200)
     line = family.readme_line(s, "LINK")
     assert "Ant-v4: 4 of 5 runs in, verdicts when all are" in line and "Humanoid-v4: with the clip" in line
-    assert family.hard_aggregate(s) is None
+    assert family.family_aggregate(s, family.HARD) is None
+
+
+def test_the_five_env_aggregate_has_the_tuned_scalars_only_where_every_env_has_them():
+    s = synthetic_summary({"beta_linear": 2010.0, "zoo_rollback": 500.0}, stopped={("Hopper-v4", "zoo_rollback", "0")},
+                          easy=("Hopper-v4",))
+    envs = ["Hopper-v4", *family.HARD]
+    agg = family.family_aggregate(s, envs)
+    assert agg.envs == envs and set(agg.matrices) == {"ppo_clip", "beta_linear"}  # PPO-RB stopped on Hopper
+    assert set(family.family_aggregate(s, family.HARD).matrices) == {"ppo_clip", "beta_linear", "zoo_rollback",
+                                                                   *family.TUNED.values()}
+    text = "\n".join(family.section(s))
+    assert "Over Hopper-v4, Ant-v4 and Humanoid-v4, scores divided by PPO-Clip's mean score on the same env; the shapes" \
+           " with no stopped run there, PPO-Clip. IQM" in text

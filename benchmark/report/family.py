@@ -96,20 +96,38 @@ def env_markdown(s: Summary, env: str) -> list[str]:
     return [head + ".", "", markdown_table(["shape", "n", "stopped early", "IQM [95% CI]", "verdict"], table), ""]
 
 
-def hard_aggregate(s: Summary) -> Aggregate | None:
-    """Over Ant-v4 and Humanoid-v4, once every planned family run there is in: the shapes without a stopped run,
-    PPO-Clip, and the tuned scalars (each env's best fixed β, and best adaptive d_targ, as one row each)."""
-    planned = {key for key in s.planned if key[0] in HARD and key[1] in SHAPES}
+def family_aggregate(s: Summary, envs: list[str]) -> Aggregate | None:
+    """Over envs, once every planned family run there is in: the shapes without a stopped run there, PPO-Clip, and the
+    tuned scalars (each env's best fixed β, and best adaptive d_targ, as one row each; only where every env has one)."""
+    planned = {key for key in s.planned if key[0] in envs and key[1] in SHAPES}
     if not planned or not planned <= s.runs.keys():
         return None
-    stops = {c for (e, c, _), series in s.runs.items() if e in HARD and c in SHAPES and stopped(series)}
+    stops = {c for (e, c, _), series in s.runs.items() if e in envs and c in SHAPES and stopped(series)}
     runs = dict(s.runs)
-    table = [row for row in s.table if row["env"] in HARD]
-    for (env, family), (config, _) in selection(s.runs, HARD).items():  # a tuned row: each env's own best value
+    table = [row for row in s.table if row["env"] in envs]
+    for (env, family), (config, _) in selection(s.runs, envs).items():  # a tuned row: each env's own best value
         runs.update({(env, TUNED[family], seed): series for (e, c, seed), series in s.runs.items() if (e, c) == (env, config)})
         table += [{**row, "config": TUNED[family]} for row in s.table if (row["env"], row["config"]) == (env, config)]
     configs = ["ppo_clip", *(c for c in SHAPES if c not in stops), *TUNED.values()]
-    return aggregate(runs, table, s.reps, configs, HARD)
+    return aggregate(runs, table, s.reps, configs, envs)
+
+
+def aggregate_text(s: Summary, envs: list[str]) -> list[str]:
+    """The aggregate over envs, or how many of their planned family runs are in."""
+    name = ", ".join(envs[:-1]) + " and " + envs[-1]
+    agg = family_aggregate(s, envs)
+    if agg is None:
+        done = sum(1 for key in s.planned if key[0] in envs and key[1] in SHAPES and key in s.runs)
+        total = sum(1 for key in s.planned if key[0] in envs and key[1] in SHAPES)
+        return [f"The aggregate over {name} waits for all their planned family runs ({done} of {total} in).", ""]
+    tuned = " and the tuned scalars (each env's own best value)" if set(TUNED.values()) & agg.matrices.keys() else ""
+    return [
+        f"Over {name}, scores divided by PPO-Clip's mean score on the same env; the shapes with no stopped run there,"
+        f" PPO-Clip{tuned}. IQM and mean with 95% stratified-bootstrap CIs (rliable).",
+        "",
+        aggregate_markdown(agg),
+        "",
+    ]
 
 
 def section(s: Summary) -> list[str]:
@@ -134,19 +152,8 @@ def section(s: Summary) -> list[str]:
         if (env, "ppo_clip") in rows_by_cell(s):
             text += env_markdown(s, env)
     text += ["![Each shape's IQM and 95% CI per env, beside PPO-Clip's CI and the best scalar's](family.png)", ""]
-    agg = hard_aggregate(s)
-    if agg is None:
-        done = sum(1 for key in s.planned if key[0] in HARD and key[1] in SHAPES and key in s.runs)
-        total = sum(1 for key in s.planned if key[0] in HARD and key[1] in SHAPES)
-        return text + [f"The aggregate over {' and '.join(HARD)} waits for all their planned family runs ({done} of {total} in).", ""]
-    return text + [
-        f"Over {' and '.join(HARD)}, scores divided by PPO-Clip's mean score on the same env; the shapes with no"
-        " stopped run there, PPO-Clip, and the tuned scalars (each env's own best value). IQM and mean with 95%"
-        " stratified-bootstrap CIs (rliable).",
-        "",
-        aggregate_markdown(agg),
-        "",
-    ]
+    five = sorted({env for env, config, _ in s.planned if config in SHAPES}, key=lambda e: (e in HARD, e))
+    return text + aggregate_text(s, HARD) + (aggregate_text(s, five) if set(five) > set(HARD) else [])
 
 
 def draw(results, s: Summary) -> list:
