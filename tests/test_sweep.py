@@ -235,3 +235,33 @@ def test_the_report_plans_sweep_best_from_the_runs_it_just_extracted(tmp_path):
     assert "sweep_best 0 of 2," in (tmp_path / "results" / "README.md").read_text()
     assert "Missing (sweep_best): Ant-v4/ppo_kl_fixed_3/seed3, Ant-v4/ppo_kl_fixed_3/seed4." in (
         tmp_path / "results" / "README.md").read_text()
+
+
+def test_the_report_shows_the_extended_grid_beside_the_answer_not_in_its_place(tmp_path):
+    """Past Humanoid's edge: the extended grid's table and best (seeds 3-4 of sweep_edge_best), what the rule says of the
+    fixed family, and the README line's pre-registered best unchanged, the extended one beside it."""
+    fixed = {c: float(i) for i, c in enumerate(sweep.FAMILIES["fixed"])}  # β = 10 best, the grid's edge
+    adaptive = {c: 100.0 if c == "ppo_kl_adaptive" else 0.0 for c in sweep.FAMILIES["adaptive"]}
+    scores = sweep_scores("Humanoid-v4", fixed, adaptive)
+    scores.update({("Humanoid-v4", "ppo_clip", str(seed)): 2000.0 + seed for seed in range(5)})
+    scores.update({("Humanoid-v4", c, str(seed)): 4.0 for c in ("ppo_kl_fixed_10", "ppo_kl_adaptive") for seed in (3, 4)})
+    scores.update({("Humanoid-v4", "ppo_kl_fixed_30", str(seed)): 9.0 for seed in range(5)})  # the extended best
+    scores.update({("Humanoid-v4", "ppo_kl_fixed_100", str(seed)): 6.0 for seed in range(3)})
+    results = tmp_path / "results"
+    write_results(results, scores)
+    suite = SWEEP_SUITE.replace('envs = ["Ant-v4"]', 'envs = ["Humanoid-v4"]') + (
+        '[phases.sweep_edge]\nenvs = ["Humanoid-v4"]\nconfigs = ["ppo_kl_fixed_30", "ppo_kl_fixed_100"]\n'
+        '[phases.sweep_edge_best]\nenvs = ["Humanoid-v4"]\nseeds = [3, 4]\nselect = "sweep_edge"\n')
+    (tmp_path / "suite.toml").write_text(suite)
+    assert report.main(["summarize", "--results", str(results), "--suite", str(tmp_path / "suite.toml"), "--reps", "50"]) == 0
+    readme = (results / "README.md").read_text()
+    assert "sweep_edge 6 of 6, sweep_edge_best 2 of 2" in readme
+    section = readme.split("### The β sweep on Humanoid-v4")[1].split("## ")[0]
+    assert "| fixed | β = 10 | 4.0 | 4.0 | 4.0 | 4.0 **best**, the largest value swept |" in section  # as registered
+    assert "the fixed family is bracketed: its score peaks at β = 30. The extended best stands beside" in section
+    assert "| β = 30 (added) | 9.0 | 9.0 | 9.0 | 9.0 **extended best** |" in section
+    assert "| Humanoid-v4 | KL, fixed β=30 | 5 |" in section
+    answer = sweep_answer.readme_answer(read_csv(results / "scores.csv"), stats.load_runs(results), "LINK").splitlines()[2]
+    assert "best fixed β = 10, the largest value swept: 4.0 [4.0, 4.0] (5 seeds), below the clip's CI;" in answer
+    assert answer.endswith("; extended grid (β ∈ {10, 30, 100}, added after the first): best fixed β = 30: 9.0 [9.0, 9.0]"
+                           " (5 seeds), below the clip's CI; the fixed family is bracketed: its score peaks at β = 30.")

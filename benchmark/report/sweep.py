@@ -82,6 +82,13 @@ def edge_selection(runs: dict, env: str) -> tuple[str, dict] | None:
     return max(EDGE, key=lambda c: (float(np.mean(scores[c])), -EDGE[c])), scores
 
 
+def edge_shape(best: str) -> str:
+    """What the extended grid says of the fixed family, by the pre-registered rule."""
+    if best == max(EDGE, key=EDGE.get):
+        return f"the score still rises at β = {EDGE[best]:g}, where the extended grid stops"
+    return f"the fixed family is bracketed: its score peaks at β = {EDGE[best]:g}"
+
+
 def edge_to_confirm(runs: dict, env: str) -> list[str]:
     """The config that phase sweep_edge_best runs on env (seeds 3-4): the extended best, where it is not β = 10
     (whose seeds 3-4 are committed); none while its seeds 0-2 are not all in."""

@@ -1,7 +1,7 @@
 """The β sweep's answer in the top-level README: a line per env, each family's best beside PPO-Clip."""
 
 from benchmark.configs import FIXED_BETA, SWEEP
-from benchmark.report.sweep import FAMILIES, FINAL_SEEDS, SYMBOL, edge_note, selection
+from benchmark.report.sweep import EDGE, FAMILIES, FINAL_SEEDS, SYMBOL, edge_note, edge_selection, edge_shape, selection
 from benchmark.report.tables import row_iqm
 
 
@@ -36,6 +36,13 @@ def readme_answer(scores: list[dict], runs: dict, link: str) -> str:
             parts.append(
                 f"best {family} {SYMBOL[family]} = {FAMILIES[family][config]:g}{edge_note(family, config)}:"
                 f" {row_iqm(r)} ({seeds}), {versus_clip(r, clip)}"
+            )
+        if (extended := edge_selection(runs, env)) is not None:  # beside the answer, never in its place
+            r = row[env, extended[0]]
+            seeds = f"{r['n']} seeds" + (" so far" if int(r["n"]) < FINAL_SEEDS else "")
+            parts.append(
+                f"extended grid (β ∈ {{{', '.join(f'{v:g}' for v in EDGE.values())}}}, added after the first): best fixed"
+                f" β = {EDGE[extended[0]]:g}: {row_iqm(r)} ({seeds}), {versus_clip(r, clip)}; {edge_shape(extended[0])}"
             )
         sentences.append(
             f"- {env}: PPO-Clip {row_iqm(clip)}"

@@ -6,7 +6,8 @@ from benchmark.common import stopped
 from benchmark.report.plots import plt
 from benchmark.report.stats import score
 from benchmark.report.summary import Section, Summary
-from benchmark.report.sweep import FAMILIES, SELECT_SEEDS, SYMBOL, selection, sweep_envs
+from benchmark.configs import FIXED_BETA_EDGE
+from benchmark.report.sweep import EDGE, FAMILIES, SELECT_SEEDS, SYMBOL, selection, sweep_envs
 
 
 def draw_sweep(results, sec: Section, s: Summary) -> list:
@@ -36,6 +37,16 @@ def sweep_figure(path, env: str, runs: dict, clip_row: dict | None):
                 xs.append(value)
                 means.append(np.mean(selected))
         ax.plot(xs, means, color="C0", label="seeds 0-2 and their mean (the selection)")
+        added = {value: [score(runs[env, c, seed]) for seed in SELECT_SEEDS if (env, c, seed) in runs]
+                 for c, value in FIXED_BETA_EDGE.items() if family == "fixed" and (env, c, "0") in runs}
+        if added:  # past the grid's edge, added after it: drawn apart from the selection
+            for value, xs_added in added.items():
+                ax.scatter([value] * len(xs_added), xs_added, color="C2", s=18, alpha=0.7)
+            edge_x = [EDGE["ppo_kl_fixed_10"], *added]
+            edge_y = [means[xs.index(EDGE["ppo_kl_fixed_10"])] if EDGE["ppo_kl_fixed_10"] in xs else np.nan,
+                      *(np.nanmean(v) for v in added.values())]
+            ax.plot(edge_x, edge_y, color="C2", ls="--", label="β added after the grid, seeds 0-2")
+            values = {**values, **{c: v for c, v in FIXED_BETA_EDGE.items() if v in added}}
         if later:
             ax.scatter(*zip(*later), facecolors="none", edgecolors="C0", s=18, label="seeds 3-4")
         if clip_row is not None:

@@ -7,7 +7,8 @@ from benchmark.common import markdown_table
 from benchmark.configs import ADAPTIVE_TARGET, FIXED_BETA
 from benchmark.report.summary import Section, Summary
 from benchmark.report.sweep import (
-    FAMILIES, FINAL_SEEDS, MAIN_VALUE, SELECT_SEEDS, SYMBOL, WORST, edge_note, selection, sweep_envs,
+    EDGE, FAMILIES, FINAL_SEEDS, MAIN_VALUE, SELECT_SEEDS, SYMBOL, WORST, edge_note, edge_selection, edge_shape, selection,
+    sweep_envs,
 )
 from benchmark.report.tables import score_markdown
 
@@ -30,6 +31,25 @@ def selection_markdown(env: str, chosen: dict) -> str:
             cells = [*map(fmt_score, scores[config]), fmt_score(float(np.mean(scores[config]))) + mark]
             rows.append([family, f"{SYMBOL[family]} = {value:g}{main}", *cells])
     return markdown_table(["family", "value", *(f"seed {s}" for s in SELECT_SEEDS), "mean"], rows)
+
+
+def extended_markdown(env: str, extended: tuple[str, dict], table: list[dict]) -> list[str]:
+    """Past the grid's edge on env: the seeds 0-2 scores of fixed β ∈ {10, 30, 100}, the extended best, what it says
+    of the fixed family, and its row over all its seeds beside the pre-registered answer."""
+    best, scores = extended
+    rows = [[f"β = {value:g}" + ("" if config == "ppo_kl_fixed_10" else " (added)"), *map(fmt_score, scores[config]),
+             fmt_score(float(np.mean(scores[config]))) + (" **extended best**" if config == best else "")]
+            for config, value in EDGE.items()]
+    own = [row for row in table if (row["env"], row["config"]) == (env, best)]
+    return [
+        f"Past the grid's edge (phase `sweep_edge`, added after the first grid, its rule pre-registered in the suite"
+        f" file): fixed β ∈ {{{', '.join(f'{v:g}' for v in EDGE.values())}}}, seeds 0-2; {edge_shape(best)}. The"
+        " extended best stands beside the answer above, not in its place.",
+        "",
+        markdown_table(["fixed β", *(f"seed {s}" for s in SELECT_SEEDS), "mean"], rows),
+        "",
+        *([score_markdown(own), ""] if own and best != "ppo_kl_fixed_10" else []),
+    ]
 
 
 def final_rows(table: list[dict], env: str, chosen: dict) -> list[dict]:
@@ -82,4 +102,6 @@ def sweep_section(sec: Section, s: Summary) -> list[str]:
                 f"![The β sweep on {env}](sweep_{env}.png)",
                 "",
             ]
+        if (extended := edge_selection(s.runs, env)) is not None:
+            text += extended_markdown(env, extended, s.table)
     return text
