@@ -11,7 +11,8 @@ from benchmark.configs import BETA_MORE, BETA_SLICE, BETA_T, CONFIGS, SWEEP, SWE
 from benchmark.report.stats import Aggregate, aggregate, identity_table, run_cpus, score_table, script_versions
 
 # The slices: groups of configs that are not the main grid's, each compared with PPO-Clip on its own envs (the
-# results README renders those in results_readme.SECTIONS). Every other config is the main grid's.
+# results README renders those in results_readme.SECTIONS; beta_more, with the rest of the β_t family, in family.py).
+# Every other config is the main grid's.
 SLICES = {"beta": BETA_SLICE, "beta_more": BETA_MORE, "zoo": ZOO, "beta_step": BETA_T, "sweep": {**SWEEP, **SWEEP_EDGE}}
 
 
