@@ -96,6 +96,12 @@ def env_markdown(s: Summary, env: str) -> list[str]:
     return [head + ".", "", markdown_table(["shape", "n", "stopped early", "IQM [95% CI]", "verdict"], table), ""]
 
 
+def progress(s: Summary, envs: list[str]) -> str:
+    """How many of the planned family runs on envs are in: "k of n"."""
+    planned = [key for key in s.planned if key[0] in envs and key[1] in SHAPES]
+    return f"{sum(key in s.runs for key in planned)} of {len(planned)}"
+
+
 def family_aggregate(s: Summary, envs: list[str]) -> Aggregate | None:
     """Over envs, once every planned family run there is in: the shapes without a stopped run there, PPO-Clip, and the
     tuned scalars (each env's best fixed β, and best adaptive d_targ, as one row each; only where every env has one)."""
@@ -117,9 +123,7 @@ def aggregate_text(s: Summary, envs: list[str]) -> list[str]:
     name = ", ".join(envs[:-1]) + " and " + envs[-1]
     agg = family_aggregate(s, envs)
     if agg is None:
-        done = sum(1 for key in s.planned if key[0] in envs and key[1] in SHAPES and key in s.runs)
-        total = sum(1 for key in s.planned if key[0] in envs and key[1] in SHAPES)
-        return [f"The aggregate over {name} waits for all their planned family runs ({done} of {total} in).", ""]
+        return [f"The aggregate over {name} waits for all their planned family runs ({progress(s, envs)} in).", ""]
     tuned = " and the tuned scalars (each env's own best value)" if set(TUNED.values()) & agg.matrices.keys() else ""
     return [
         f"Over {name}, scores divided by PPO-Clip's mean score on the same env; the shapes with no stopped run there,"
@@ -204,9 +208,7 @@ def readme_line(s: Summary, link: str) -> str:
         if not planned:
             continue
         if len(judged) < len(planned) or any(v.startswith("pending") for v in judged.values()):
-            done = sum(1 for key in s.planned if key[0] == env and key[1] in SHAPES and key in s.runs)
-            total = sum(1 for key in s.planned if key[0] == env and key[1] in SHAPES)
-            parts.append(f"{env}: {done} of {total} runs in, verdicts when all are")
+            parts.append(f"{env}: {progress(s, [env])} runs in, verdicts when all are")
             continue
         by_verdict = {v: [label(c) for c in SHAPES if judged.get(c) == v] for v in VERDICTS}
         parts.append(f"{env}: " + "; ".join(f"{v}: {', '.join(cs)}" for v, cs in by_verdict.items() if cs))
