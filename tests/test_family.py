@@ -107,3 +107,19 @@ def test_the_five_env_aggregate_has_the_tuned_scalars_only_where_every_env_has_t
     text = "\n".join(family.section(s))
     assert "Over Hopper-v4, Ant-v4 and Humanoid-v4, scores divided by PPO-Clip's mean score on the same env; the shapes" \
            " with no stopped run there, PPO-Clip. IQM" in text
+
+
+def test_readme_line_names_the_shapes_by_their_ci_over_all_tasks_against_the_clips():
+    # normalized IQM CIs: the clip's [0.9955, 1.004]; linear's [0.9915, 1.0] and asym's [1.003, 1.0115] overlap it
+    scores = {"beta_sigmoid": 2100.0, "beta_linear": 1992.0, "beta_asym": 2015.0, "zoo_rollback": 500.0, "zoo_cispo": 2000.0}
+    s = synthetic_summary(scores, stopped={("Hopper-v4", "zoo_cispo", "1")}, easy=("Hopper-v4", "Walker2d-v4"))
+    assert family.planned_envs(s) == ["Hopper-v4", "Walker2d-v4", *family.HARD]
+    line = family.readme_line(s, "LINK")
+    assert line.endswith(" Over all 4 tasks (IQM of scores over PPO-Clip's mean per env, 95% CI): CI above the clip's:"
+                         " β_t sigmoid, s=0.05; overlapping it: β_t linear, s=0.05, β_t step, ε 0.2/0.28; below it: PPO-RB (Wang 2019);"
+                         " left out (a run stopped): CISPO (MiniMax 2025).")
+    del s.runs["Walker2d-v4", "zoo_rollback", "2"]
+    s = summary.compute(s.runs, [], s.plan, "mujoco.toml", reps=200)
+    assert family.readme_line(s, "LINK").endswith(" Over all 4 tasks: 99 of 100 runs in, the comparison when all are.")
+    # the hard envs alone: no line over all tasks
+    assert "Over all" not in family.readme_line(synthetic_summary(scores), "LINK")

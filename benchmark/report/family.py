@@ -156,8 +156,8 @@ def section(s: Summary) -> list[str]:
         if (env, "ppo_clip") in rows_by_cell(s):
             text += env_markdown(s, env)
     text += ["![Each shape's IQM and 95% CI per env, beside PPO-Clip's CI and the best scalar's](family.png)", ""]
-    five = sorted({env for env, config, _ in s.planned if config in SHAPES}, key=lambda e: (e in HARD, e))
-    return text + aggregate_text(s, HARD) + (aggregate_text(s, five) if set(five) > set(HARD) else [])
+    every = planned_envs(s)
+    return text + aggregate_text(s, HARD) + (aggregate_text(s, every) if set(every) > set(HARD) else [])
 
 
 def draw(results, s: Summary) -> list:
@@ -214,5 +214,32 @@ def readme_line(s: Summary, link: str) -> str:
         parts.append(f"{env}: " + "; ".join(f"{v}: {', '.join(cs)}" for v, cs in by_verdict.items() if cs))
     if not parts:
         return ""
-    return (f"**The β_t family** ([every shape, pre-registered verdicts]({link})), 5 seeds each against PPO-Clip and"
+    line = (f"**The β_t family** ([every shape, pre-registered verdicts]({link})), 5 seeds each against PPO-Clip and"
             " the best tuned scalar: " + ". ".join(parts) + ".")
+    every = planned_envs(s)
+    return line + (f" {across(s, every)}." if set(every) > set(HARD) else "")
+
+
+def planned_envs(s: Summary) -> list[str]:
+    """Every env with planned family runs, the easy ones first (the order of the aggregate over all of them)."""
+    return sorted({env for env, config, _ in s.planned if config in SHAPES}, key=lambda e: (e in HARD, e))
+
+
+def across(s: Summary, envs: list[str]) -> str:
+    """Over envs (once all their planned family runs are in): the shapes whose IQM CI of normalized scores lies above,
+    overlaps, or lies below PPO-Clip's, and those left out for a stopped run."""
+    agg = family_aggregate(s, envs)
+    where = f"Over all {len(envs)} tasks"
+    if agg is None:
+        return f"{where}: {progress(s, envs)} runs in, the comparison when all are"
+    clip_lo, clip_hi = agg.interval["ppo_clip"][:, 0]
+    groups = {"CI above the clip's": [], "overlapping it": [], "below it": [], "left out (a run stopped)": []}
+    planned = {c for e, c, _ in s.planned if e in envs}
+    for c in (c for c in SHAPES if c in planned):
+        if c not in agg.matrices:
+            groups["left out (a run stopped)"].append(label(c))
+            continue
+        lo, hi = agg.interval[c][:, 0]
+        groups["CI above the clip's" if lo > clip_hi else "overlapping it" if hi >= clip_lo else "below it"].append(label(c))
+    return (f"{where} (IQM of scores over PPO-Clip's mean per env, 95% CI): "
+            + "; ".join(f"{g}: {', '.join(cs)}" for g, cs in groups.items() if cs))
