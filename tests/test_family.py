@@ -123,3 +123,16 @@ def test_readme_line_names_the_shapes_by_their_ci_over_all_tasks_against_the_cli
     assert family.readme_line(s, "LINK").endswith(" Over all 4 tasks: 99 of 100 runs in, the comparison when all are.")
     # the hard envs alone: no line over all tasks
     assert "Over all" not in family.readme_line(synthetic_summary(scores), "LINK")
+
+
+@pytest.mark.parametrize("n, shape", [(1, (1, 1)), (2, (1, 2)), (3, (1, 3)), (4, (2, 2)), (5, (2, 3)), (7, (3, 3))])
+def test_the_figure_has_at_most_three_panels_a_row(n, shape):
+    assert family.grid(n) == shape
+
+
+def test_the_figure_draws_a_panel_per_env(tmp_path):
+    s = synthetic_summary({"beta_linear": 2010.0, "zoo_cispo": 2000.0}, stopped={("Hopper-v4", "zoo_cispo", "1")},
+                          easy=("Hopper-v4", "Walker2d-v4", "HalfCheetah-v4"))
+    family.draw(tmp_path, s)
+    width, height = family.plt.imread(tmp_path / "family.png").shape[1::-1]
+    assert (width, height) == (round(5.2 * 3 * 110), round(5.0 * 2 * 110))

@@ -160,16 +160,25 @@ def section(s: Summary) -> list[str]:
     return text + aggregate_text(s, HARD) + (aggregate_text(s, every) if set(every) > set(HARD) else [])
 
 
+def grid(n: int) -> tuple[int, int]:
+    """(rows, columns) of n panels: at most 3 a row, the rows as even as they can be (4: 2 × 2, 5: 2 × 3)."""
+    nrows = -(-n // 3)
+    return nrows, -(-n // nrows)
+
+
 def draw(results, s: Summary) -> list:
-    """family.png: a panel per env; each shape's IQM (point) and 95% CI (bar), best at the top; a shape with a
+    """family.png: a panel per env, at most 3 a row; each shape's IQM (point) and 95% CI (bar), best at the top; a shape with a
     stopped seed in red, one with every seed stopped as a red x at 0; PPO-Clip's CI as a band, the best scalar's IQM
     as a dashed line and its CI as a lighter band. (Shown in the section, so none for the Plots list.)"""
     envs = [env for env in family_envs(s) if (env, "ppo_clip") in rows_by_cell(s)]
     if not envs:
         return []
     rows = rows_by_cell(s)
-    fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 5.0), squeeze=False)
-    for ax, env in zip(axes[0], envs):
+    nrows, ncols = grid(len(envs))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 5.0 * nrows), squeeze=False)
+    for ax in axes.flat[len(envs):]:
+        ax.axis("off")
+    for ax, env in zip(axes.flat, envs):
         judged = verdicts(s, env)
         unscored = [c for c in judged if not int(rows[env, c]["n"])]
         scored = sorted((c for c in judged if int(rows[env, c]["n"])), key=lambda c: float(rows[env, c]["iqm"]))
