@@ -115,8 +115,8 @@ def test_readme_line_names_the_shapes_by_their_ci_over_all_tasks_against_the_cli
     s = synthetic_summary(scores, stopped={("Hopper-v4", "zoo_cispo", "1")}, easy=("Hopper-v4", "Walker2d-v4"))
     assert family.planned_envs(s) == ["Hopper-v4", "Walker2d-v4", *family.HARD]
     line = family.readme_line(s, "LINK")
-    assert line.endswith(" Over all 4 tasks (IQM of scores over PPO-Clip's mean per env, 95% CI): CI above the clip's:"
-                         " β_t sigmoid, s=0.05; overlapping it: β_t linear, s=0.05, β_t step, ε 0.2/0.28; below it: PPO-RB (Wang 2019);"
+    assert line.endswith(" Over all 4 tasks (IQM of scores over PPO-Clip's mean per env; each shape's 95% CI against the clip's):"
+                         " above: β_t sigmoid, s=0.05; overlapping: β_t linear, s=0.05, β_t step, ε 0.2/0.28; below: PPO-RB (Wang 2019);"
                          " left out (a run stopped): CISPO (MiniMax 2025).")
     del s.runs["Walker2d-v4", "zoo_rollback", "2"]
     s = summary.compute(s.runs, [], s.plan, "mujoco.toml", reps=200)

@@ -242,13 +242,13 @@ def across(s: Summary, envs: list[str]) -> str:
     if agg is None:
         return f"{where}: {progress(s, envs)} runs in, the comparison when all are"
     clip_lo, clip_hi = agg.interval["ppo_clip"][:, 0]
-    groups = {"CI above the clip's": [], "overlapping it": [], "below it": [], "left out (a run stopped)": []}
+    groups = {"above": [], "overlapping": [], "below": [], "left out (a run stopped)": []}
     planned = {c for e, c, _ in s.planned if e in envs}
     for c in (c for c in SHAPES if c in planned):
         if c not in agg.matrices:
             groups["left out (a run stopped)"].append(label(c))
             continue
         lo, hi = agg.interval[c][:, 0]
-        groups["CI above the clip's" if lo > clip_hi else "overlapping it" if hi >= clip_lo else "below it"].append(label(c))
-    return (f"{where} (IQM of scores over PPO-Clip's mean per env, 95% CI): "
+        groups["above" if lo > clip_hi else "overlapping" if hi >= clip_lo else "below"].append(label(c))
+    return (f"{where} (IQM of scores over PPO-Clip's mean per env; each shape's 95% CI against the clip's): "
             + "; ".join(f"{g}: {', '.join(cs)}" for g, cs in groups.items() if cs))
